@@ -1,0 +1,45 @@
+# Mava's verbs. `make run` and `make test` install what they need on first use.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXTRAS ?= all
+STAMP := $(VENV)/.installed-$(EXTRAS)
+EXAMPLE ?=
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint tensorboard clean help
+
+help:
+	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~10 min)"
+	@echo "make run EXAMPLE=path.py     run an example script"
+	@echo "make test                    run the test suite"
+	@echo "make lint                    run ruff"
+	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
+
+install: $(STAMP)
+
+$(STAMP): setup.py constraints.txt
+	@bash scripts/make_venv.sh "$(VENV)"
+	$(PY) -m pip install --quiet --disable-pip-version-check "pip<24" "setuptools<70" wheel
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	@touch $@
+
+run: install
+ifeq ($(EXAMPLE),)
+	$(PY) -m mava_core.cli run madqn pettingzoo:simple_spread_v3 --backend launchpad --executors 2 $(ARGS)
+else
+	$(PY) $(EXAMPLE) $(ARGS)
+endif
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks
+
+tensorboard: install
+	$(VENV)/bin/tensorboard --logdir runs
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Mava's core: hook specifications, the plugin manager, configuration and the lifecycles.
+
+Importing the core does not import TensorFlow; the modules that need it import it lazily.
+"""
+from mava_core._version import __version__
+from mava_core.errors import (
+    ConfigError,
+    EnvironmentContractError,
+    MavaError,
+    MissingDependencyError,
+    PluginConflictError,
+    PluginError,
+    UnknownNameError,
+)
+from mava_core.hookspecs import hookimpl, hookspec
+from mava_core.plugins import PluginManager, get_plugin_manager
+
+__all__ = [
+    "__version__",
+    "ConfigError",
+    "EnvironmentContractError",
+    "MavaError",
+    "MissingDependencyError",
+    "PluginConflictError",
+    "PluginError",
+    "UnknownNameError",
+    "hookimpl",
+    "hookspec",
+    "PluginManager",
+    "get_plugin_manager",
+]

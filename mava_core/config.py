@@ -1,0 +1,286 @@
+"""Typed configuration: dataclasses, ``key=value`` overrides and up-front validation.
+
+A run is described by a :class:`RunConfig` (which system, environment and backend, the
+budget, the seed) and the system's own config dataclass. Component slots in a system config
+are :class:`Component` values: a registered component name plus that component's own
+options dataclass, so ``exploration=exponential_epsilon`` swaps the component and
+``exploration.decay_steps=5000`` sets one of its options. Every override is type-checked
+against the dataclass annotations; unknown keys list the valid ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from mava_core.errors import ConfigError
+
+
+def check(minimum: Optional[float] = None, maximum: Optional[float] = None, choices: Optional[Iterable[Any]] = None, **kw):
+    """Field metadata that :func:`validate` enforces: ``field(default=1, metadata=check(minimum=1))``."""
+    meta: Dict[str, Any] = {}
+    if minimum is not None:
+        meta["minimum"] = minimum
+    if maximum is not None:
+        meta["maximum"] = maximum
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    meta.update(kw)
+    return meta
+
+
+def bounded(default: Any, minimum: Optional[float] = None, maximum: Optional[float] = None, choices=None, help: str = ""):
+    """A dataclass field with a default, a valid range and a help string."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples or default_factory for mutable defaults")
+    return dataclasses.field(default=default, metadata=check(minimum, maximum, choices, help=help))
+
+
+@dataclasses.dataclass
+class Component:
+    """A component slot: the registered name of a component and its options dataclass."""
+
+    name: str
+    options: Any = None
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """What to run and for how long. Set from ``mava run`` flags or ``run.KEY=VALUE``."""
+
+    system: str = "madqn"
+    environment: str = "pettingzoo:simple_spread_v3"
+    backend: str = "local"
+    executors: int = bounded(1, minimum=1, maximum=256, help="number of acting processes")
+    env_steps: int = bounded(50_000, minimum=1, help="budget of environment steps, summed over executors")
+    seed: int = bounded(0, minimum=0)
+    run_dir: Optional[str] = None
+    eval_every: int = bounded(10_000, minimum=1, help="environment steps between evaluations")
+    eval_episodes: int = bounded(10, minimum=1)
+    random_baseline_episodes: int = bounded(20, minimum=0, help="episodes of a random policy to compare against")
+    loggers: Tuple[str, ...] = ("terminal", "csv", "tensorboard")
+    log_every_seconds: float = bounded(5.0, minimum=0.0)
+    check_environment: bool = True
+    env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- coercion
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(_type_name(a) for a in args) + (" or None" if len(args) < len(typing.get_args(annotation)) else "")
+    if origin in (tuple, Tuple):
+        args = typing.get_args(annotation)
+        inner = _type_name(args[0]) if args else "value"
+        return f"comma-separated list of {inner}"
+    if origin in (dict, Dict):
+        return "mapping"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def coerce(key: str, annotation: Any, value: Any) -> Any:
+    """Convert ``value`` (often a command-line string) to ``annotation`` or raise ConfigError."""
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return _parse_literal(value) if isinstance(value, str) else value
+    if origin is Union:
+        args = typing.get_args(annotation)
+        if type(None) in args and (value is None or (isinstance(value, str) and value.lower() in ("none", "null", ""))):
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(key, arg, value)
+            except ConfigError as error:
+                errors.append(error)
+        raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
+    if origin in (tuple, Tuple):
+        args = typing.get_args(annotation)
+        inner = args[0] if args else Any
+        if isinstance(value, str):
+            items = [item for item in value.replace("(", "").replace(")", "").split(",") if item.strip()]
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
+        return tuple(coerce(key, inner, item.strip() if isinstance(item, str) else item) for item in items)
+    if origin in (dict, Dict):
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise ConfigError(key, f"expected a mapping, got {value!r}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise ConfigError(key, f"expected bool (true/false), got {value!r}")
+    if annotation is int:
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected int, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                number = float(value.replace("_", ""))
+            except ValueError:
+                raise ConfigError(key, f"expected int, got {value!r}") from None
+            if number.is_integer():
+                return int(number)
+        raise ConfigError(key, f"expected int, got {value!r}")
+    if annotation is float:
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected float, got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ConfigError(key, f"expected float, got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(key, f"expected str, got {value!r}")
+    return value
+
+
+def _parse_literal(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, TypeError):
+        lowered = value.lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        return value
+
+
+def _hints(obj: Any) -> Dict[str, Any]:
+    return typing.get_type_hints(type(obj))
+
+
+def field_names(obj: Any) -> List[str]:
+    return [f.name for f in dataclasses.fields(obj)]
+
+
+# ---------------------------------------------------------------------------- overrides
+ComponentResolver = Any  # callable (slot_name, component_name) -> options dataclass instance
+
+
+def set_value(config: Any, key: str, value: Any, resolve_component: Optional[ComponentResolver] = None, prefix: str = "") -> None:
+    """Set dotted ``key`` on a dataclass tree, coercing ``value`` to the field's type.
+
+    ``resolve_component(slot, name)`` returns a fresh options object when a component slot is
+    given a new name. Free-form ``Dict[str, Any]`` fields accept any sub-key.
+    """
+    head, _, rest = key.partition(".")
+    full = f"{prefix}{head}"
+    if not dataclasses.is_dataclass(config):
+        raise ConfigError(full, "is not a configurable section")
+    names = field_names(config)
+    if head not in names:
+        raise ConfigError(full, f"unknown key; valid keys here are: {', '.join(names)}")
+    annotation = _hints(config)[head]
+    current = getattr(config, head)
+    if isinstance(current, Component):
+        if not rest or rest == "name":
+            name = coerce(full, str, value)
+            options = resolve_component(head, name) if resolve_component else None
+            setattr(config, head, Component(name, options))
+            return
+        if current.options is None:
+            raise ConfigError(f"{full}.{rest}", f"component {current.name!r} has no options")
+        set_value(current.options, rest.removeprefix("options."), value, resolve_component, f"{full}.")
+        return
+    if rest:
+        if isinstance(current, dict):
+            current[rest] = _parse_literal(value) if isinstance(value, str) else value
+            return
+        if dataclasses.is_dataclass(current):
+            set_value(current, rest, value, resolve_component, f"{full}.")
+            return
+        raise ConfigError(full, f"is a {_type_name(annotation)}, not a section with sub-keys")
+    if dataclasses.is_dataclass(current):
+        raise ConfigError(full, f"is a section; set one of its keys: {', '.join(f'{full}.{n}' for n in field_names(current))}")
+    setattr(config, head, coerce(full, annotation, value))
+
+
+def parse_overrides(items: Iterable[str]) -> List[Tuple[str, str]]:
+    """Split ``key=value`` strings, failing clearly on a malformed one."""
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "overrides are written key=value (e.g. learning_rate=0.0005)")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+# ---------------------------------------------------------------------------- validation
+def validate(config: Any, prefix: str = "") -> None:
+    """Check every field's type and declared range; raise ConfigError naming the first bad key."""
+    hints = _hints(config)
+    for f in dataclasses.fields(config):
+        key = f"{prefix}{f.name}"
+        value = getattr(config, f.name)
+        if isinstance(value, Component):
+            if value.options is not None:
+                validate(value.options, f"{key}.")
+            continue
+        if dataclasses.is_dataclass(value):
+            validate(value, f"{key}.")
+            continue
+        annotation = hints[f.name]
+        checked = coerce(key, annotation, value)
+        if checked != value and not (isinstance(value, (list, tuple)) and tuple(value) == checked):
+            raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
+        meta = f.metadata
+        values = checked if isinstance(checked, tuple) else (checked,)
+        for item in values:
+            if item is None:
+                continue
+            if "minimum" in meta and item < meta["minimum"]:
+                raise ConfigError(key, f"must be >= {meta['minimum']}, got {item!r}")
+            if "maximum" in meta and item > meta["maximum"]:
+                raise ConfigError(key, f"must be <= {meta['maximum']}, got {item!r}")
+            if "choices" in meta and item not in meta["choices"]:
+                raise ConfigError(key, f"must be one of {', '.join(map(str, meta['choices']))}, got {item!r}")
+
+
+def to_dict(config: Any) -> Any:
+    """A JSON-friendly view of a config tree (components as ``{"name": ..., "options": {...}}``)."""
+    if isinstance(config, Component):
+        return {"name": config.name, "options": to_dict(config.options) if config.options is not None else None}
+    if dataclasses.is_dataclass(config):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, tuple):
+        return list(config)
+    return config
+
+
+def describe(config: Any, prefix: str = "") -> List[Tuple[str, str, Any, str]]:
+    """Rows of (key, type, value, help) for every settable key, for ``mava config``."""
+    rows = []
+    hints = _hints(config)
+    for f in dataclasses.fields(config):
+        key = f"{prefix}{f.name}"
+        value = getattr(config, f.name)
+        if isinstance(value, Component):
+            rows.append((key, "component", value.name, "registered component name"))
+            if value.options is not None:
+                rows.extend(describe(value.options, f"{key}."))
+        elif dataclasses.is_dataclass(value):
+            rows.extend(describe(value, f"{key}."))
+        else:
+            rows.append((key, _type_name(hints[f.name]), value, f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,165 @@
+"""The environment boundary: a multi-agent ``dm_env.Environment`` and its contract checks."""
+from __future__ import annotations
+
+import abc
+from typing import Any, Dict, Mapping, Optional
+
+import dm_env
+import numpy as np
+
+from mava_core.errors import EnvironmentContractError
+from mava_core.specs import AgentObservation, MultiAgentSpec
+
+
+class MultiAgentEnvironment(dm_env.Environment, abc.ABC):
+    """A dm_env environment whose observations, rewards and discounts are per-agent dicts.
+
+    ``reset()`` returns a FIRST timestep whose reward and discount are per-agent zeros and
+    ones (not ``None``) so every consumer sees the same structure at every step.
+    ``step(actions)`` takes a dict from agent id to action: for a sequential (turn-based)
+    environment only the agents named in ``current_agents()`` act.
+    """
+
+    @abc.abstractmethod
+    def multi_agent_spec(self) -> MultiAgentSpec:
+        """Per-agent observation/action/reward specs, global state and turn order."""
+
+    def get_state(self) -> Optional[np.ndarray]:
+        """The environment's global state, when ``multi_agent_spec().state`` is not None."""
+        return None
+
+    def current_agents(self):
+        """Agents that must act on the next ``step``: all of them in a parallel environment."""
+        return self.multi_agent_spec().agent_ids
+
+    def metrics(self) -> Dict[str, float]:
+        """Environment-specific episode metrics (win rate, done rate, ...), read at episode end."""
+        return {}
+
+    # dm_env's single-agent accessors, answered per agent.
+    def observation_spec(self):
+        return {aid: a.observation for aid, a in self.multi_agent_spec().agents.items()}
+
+    def action_spec(self):
+        return {aid: a.action for aid, a in self.multi_agent_spec().agents.items()}
+
+    def reward_spec(self):
+        return {aid: a.reward for aid, a in self.multi_agent_spec().agents.items()}
+
+    def discount_spec(self):
+        return {aid: a.discount for aid, a in self.multi_agent_spec().agents.items()}
+
+
+class EnvironmentWrapper(MultiAgentEnvironment):
+    """Delegates everything to an inner multi-agent environment."""
+
+    def __init__(self, environment: MultiAgentEnvironment):
+        self._environment = environment
+
+    @property
+    def environment(self) -> MultiAgentEnvironment:
+        return self._environment
+
+    def multi_agent_spec(self) -> MultiAgentSpec:
+        return self._environment.multi_agent_spec()
+
+    def reset(self) -> dm_env.TimeStep:
+        return self._environment.reset()
+
+    def step(self, actions) -> dm_env.TimeStep:
+        return self._environment.step(actions)
+
+    def get_state(self):
+        return self._environment.get_state()
+
+    def current_agents(self):
+        return self._environment.current_agents()
+
+    def metrics(self):
+        return self._environment.metrics()
+
+    def render(self, *args, **kwargs):
+        return self._environment.render(*args, **kwargs)
+
+    def close(self):
+        return self._environment.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._environment, name)
+
+
+class ContractCheckedEnvironment(EnvironmentWrapper):
+    """Checks every timestep against the spec and fails with a message that names the problem.
+
+    Catches wrong-shaped or wrong-typed observations, non-finite observations or rewards,
+    missing agents and masks of the wrong size. The checks are numpy-only and cheap next to
+    an environment step.
+    """
+
+    def __init__(self, environment: MultiAgentEnvironment, name: str = "environment"):
+        super().__init__(environment)
+        self._name = name
+        self._spec = environment.multi_agent_spec()
+
+    def reset(self) -> dm_env.TimeStep:
+        timestep = self._environment.reset()
+        self._check(timestep, "reset()")
+        return timestep
+
+    def step(self, actions) -> dm_env.TimeStep:
+        timestep = self._environment.step(actions)
+        self._check(timestep, "step()")
+        return timestep
+
+    def _fail(self, where: str, problem: str):
+        raise EnvironmentContractError(f"{self._name} {where}: {problem}")
+
+    def _check(self, timestep: dm_env.TimeStep, where: str) -> None:
+        observations = timestep.observation
+        if not isinstance(observations, Mapping):
+            self._fail(where, f"observation must be a dict keyed by agent id, got {type(observations).__name__}")
+        for agent_id, obs in observations.items():
+            agent = self._spec.agents.get(agent_id)
+            if agent is None:
+                self._fail(where, f"observation for unknown agent {agent_id!r}; spec has {self._spec.agent_ids}")
+            if not isinstance(obs, AgentObservation):
+                self._fail(where, f"agent {agent_id!r}: observation must be an AgentObservation, got {type(obs).__name__}")
+            array = np.asarray(obs.observation)
+            if array.shape != tuple(agent.observation.shape):
+                self._fail(where, f"agent {agent_id!r}: observation shape {array.shape} does not match the spec's {tuple(agent.observation.shape)}")
+            if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+                self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
+            if np.shape(obs.action_mask) != (agent.num_actions,) and agent.discrete:
+                self._fail(where, f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} should be ({agent.num_actions},)")
+        rewards = timestep.reward
+        if rewards is not None:
+            for agent_id, reward in rewards.items():
+                if not np.all(np.isfinite(reward)):
+                    self._fail(where, f"agent {agent_id!r}: reward is {reward!r} (NaN or Inf)")
+
+
+def first_timestep(spec: MultiAgentSpec, observations: Dict[str, AgentObservation]) -> dm_env.TimeStep:
+    """A FIRST timestep with per-agent zero rewards and unit discounts."""
+    return dm_env.TimeStep(
+        dm_env.StepType.FIRST,
+        {aid: np.float32(0.0) for aid in spec.agents},
+        {aid: np.float32(1.0) for aid in spec.agents},
+        observations,
+    )
+
+
+def next_timestep(
+    observations: Dict[str, AgentObservation],
+    rewards: Dict[str, float],
+    discounts: Dict[str, float],
+    last: bool,
+) -> dm_env.TimeStep:
+    """A MID or LAST timestep; rewards and discounts are cast to float32 per agent."""
+    return dm_env.TimeStep(
+        dm_env.StepType.LAST if last else dm_env.StepType.MID,
+        {aid: np.float32(r) for aid, r in rewards.items()},
+        {aid: np.float32(d) for aid, d in discounts.items()},
+        observations,
+    )

@@ -1,0 +1,234 @@
+"""Hook specifications: the points where plugins extend Mava.
+
+Hooks are grouped by lifecycle: registration, configuration, program (build and launch),
+dataset, executor, trainer and environment loop. The core ships a default implementation of
+every hook that needs one (:mod:`mava_core.defaults`), marked ``trylast`` so that any plugin
+can override it; cross-cutting concerns (timing, device placement) use hook wrappers.
+
+All hooks are called with keyword arguments. Per-step hooks (executor and environment loop)
+run on the hot path and must stay cheap. Trainer hooks that receive tensors run while the
+training step is traced by ``tf.function``: what they return becomes part of the compiled graph.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    import dm_env
+
+    from mava_core.config import RunConfig
+    from mava_core.environment_loop import EnvironmentLoop
+    from mava_core.executor import Executor
+    from mava_core.program import Program
+    from mava_core.registry import PluginRegistry
+    from mava_core.specs import MultiAgentSpec
+    from mava_core.system import SystemBuilder
+    from mava_core.trainer import GradientUpdate, Trainer
+
+PROJECT = "mava"
+ENTRY_POINT_GROUP = "mava"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------- registration
+@hookspec
+def mava_register(registry: "PluginRegistry") -> None:
+    """Register the components this plugin provides.
+
+    Fires once per plugin when the plugin manager loads it (before any run is built).
+    ``registry`` is bound to the calling plugin, so every registration is attributed to it:
+    ``registry.add(kind, name, target, description=...)`` where ``kind`` is one of
+    :data:`mava_core.registry.KINDS` and ``target`` is an object or a lazy
+    ``"module:attribute"`` string. Registering a name another plugin already registered for
+    the same kind raises :class:`~mava_core.errors.PluginConflictError`. Returns nothing.
+    """
+
+
+# -------------------------------------------------------------------------- configuration
+@hookspec
+def mava_configure(run: "RunConfig", system_config: Any) -> None:
+    """Inspect or adjust a run's configuration before anything is built.
+
+    Fires once per run, after command-line overrides are applied and before validation.
+    ``run`` is the :class:`~mava_core.config.RunConfig`; ``system_config`` is the system's
+    config dataclass. Implementations may modify either in place or raise
+    :class:`~mava_core.errors.ConfigError` naming the offending key. Returns nothing.
+    """
+
+
+# -------------------------------------------------------------------------------- program
+@hookspec
+def mava_program_build_nodes(builder: "SystemBuilder", program: "Program") -> None:
+    """Add or change the nodes of a program (replay, counter, trainer, executors, evaluator).
+
+    Fires once per run, after the core has added the standard nodes, so implementations see
+    the full program. ``program`` is a :class:`~mava_core.program.Program` description that
+    backends turn into processes: add nodes with ``program.add(...)``, or drop and replace
+    them. Returns nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def mava_program_launch(program: "Program", builder: "SystemBuilder") -> Optional[Mapping[str, Any]]:
+    """Run a program to its budget and return its summary.
+
+    First-result. Fires once per run. The core default looks up the backend named by
+    ``builder.run.backend`` in the registry and calls its ``launch(program, builder)``.
+    A plugin may return a summary dict itself to take over launching; a hook wrapper may time
+    or guard the launch. Returns a dict with at least ``env_steps`` and ``trainer_steps``.
+    """
+
+
+# -------------------------------------------------------------------------------- dataset
+@hookspec
+def mava_dataset_tables(builder: "SystemBuilder") -> List[Any]:
+    """Return Reverb tables the replay server should host.
+
+    Fires once when the replay node is built. Every implementation's list is concatenated:
+    the core default returns the tables of the system's dataset component; a plugin may add
+    tables of its own (e.g. a second table for a diagnostics adder). Returns a list of
+    ``reverb.Table``.
+    """
+
+
+@hookspec(firstresult=True)
+def mava_dataset_adder(builder: "SystemBuilder", client: Any) -> Any:
+    """Return the adder an executor writes its experience with.
+
+    First-result. Fires once per executor (not for the evaluator). ``client`` is a
+    ``reverb.Client`` connected to the replay server. The core default asks the system's
+    adder component. Returns an object with ``add_first(timestep, extras)`` and
+    ``add(actions, next_timestep, extras)``.
+    """
+
+
+@hookspec(firstresult=True)
+def mava_dataset_iterator(builder: "SystemBuilder", server_address: str) -> Any:
+    """Return the iterator the trainer samples batches from.
+
+    First-result. Fires once per trainer. The core default builds a prefetched
+    ``reverb.TrajectoryDataset`` for the system's table. Returns an iterator of batches.
+    """
+
+
+# ------------------------------------------------------------------------------- executor
+@hookspec
+def mava_executor_init(executor: "Executor") -> None:
+    """Fires once when an executor (or evaluator) has been built, before its first step.
+
+    ``executor.is_evaluator`` tells the two apart. Use it to attach state to the executor.
+    Returns nothing.
+    """
+
+
+@hookspec
+def mava_executor_observe_first(executor: "Executor", timestep: "dm_env.TimeStep", extras: Dict[str, Any]) -> None:
+    """Fires on the first timestep of every episode.
+
+    The core default resets the policy's recurrent state and hands the timestep to the adder.
+    ``extras`` (mutable) holds what is stored beside the observation (e.g. ``state``).
+    Returns nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def mava_executor_select_actions(executor: "Executor", observations: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """Choose every acting agent's action for one environment step.
+
+    First-result, per step. ``observations`` maps agent id to
+    :class:`~mava_core.specs.AgentObservation`. The core default calls the executor's
+    policy (one batched, compiled call for all agents). Return a dict from agent id to
+    action to override it, or ``None`` to defer.
+    """
+
+
+@hookspec
+def mava_executor_observe(
+    executor: "Executor", actions: Mapping[str, Any], next_timestep: "dm_env.TimeStep", extras: Dict[str, Any]
+) -> None:
+    """Fires after every environment step with the actions taken and the timestep they led to.
+
+    The core default hands the transition to the adder. ``extras`` is mutable, as in
+    ``mava_executor_observe_first``. Returns nothing.
+    """
+
+
+@hookspec
+def mava_executor_update(executor: "Executor", wait: bool) -> None:
+    """Fires when the executor may refresh its parameters from the trainer.
+
+    The core default pulls variables from the variable source every
+    ``executor.update_period`` steps (at once when ``wait`` is true). Returns nothing.
+    """
+
+
+# -------------------------------------------------------------------------------- trainer
+@hookspec
+def mava_trainer_init(trainer: "Trainer") -> None:
+    """Fires once when a trainer has been built, before its first step. Returns nothing."""
+
+
+@hookspec
+def mava_trainer_step_start(trainer: "Trainer", step: int) -> None:
+    """Fires in Python before every training step; ``step`` counts completed steps. Returns nothing."""
+
+
+@hookspec
+def mava_trainer_loss(trainer: "Trainer", losses: Mapping[str, Any], batch: Any) -> Optional[Mapping[str, Any]]:
+    """Return extra loss terms to add to the system's losses.
+
+    Fires while the training step is traced (once per compilation, not per step).
+    ``losses`` maps a loss name to a scalar tensor; ``batch`` is the sampled data. Return a
+    dict of additional named scalar tensors (added to the total and logged), or ``None``.
+    """
+
+
+@hookspec
+def mava_trainer_after_gradients(trainer: "Trainer", update: "GradientUpdate") -> None:
+    """Inspect or transform gradients before they are applied.
+
+    Fires while the training step is traced. ``update.gradients`` and ``update.variables``
+    are parallel lists; replace ``update.gradients`` to transform them (the core default
+    clips by global norm when the system config sets ``max_gradient_norm``).
+    Returns nothing.
+    """
+
+
+@hookspec
+def mava_trainer_step_end(trainer: "Trainer", step: int, metrics: Dict[str, float]) -> None:
+    """Fires in Python after every training step with its metrics (mutable: add your own).
+
+    Returns nothing.
+    """
+
+
+# ----------------------------------------------------------------------- environment loop
+@hookspec
+def mava_env_loop_episode_start(loop: "EnvironmentLoop", timestep: "dm_env.TimeStep") -> None:
+    """Fires when an episode begins, with its FIRST timestep. Returns nothing."""
+
+
+@hookspec
+def mava_env_loop_step(loop: "EnvironmentLoop", actions: Mapping[str, Any], timestep: "dm_env.TimeStep") -> None:
+    """Fires after every environment step. Per-step: keep it cheap. Returns nothing."""
+
+
+@hookspec
+def mava_env_loop_episode_end(loop: "EnvironmentLoop", result: Dict[str, Any]) -> None:
+    """Fires when an episode ends, with its result (return, length, steps/s, env metrics).
+
+    ``result`` is mutable: add metrics to it and every logger receives them. Returns nothing.
+    """
+
+
+@hookspec
+def mava_environment_spec(spec: "MultiAgentSpec", environment_name: str) -> None:
+    """Fires once per run when the environment's spec is first read (a validation point).
+
+    Raise :class:`~mava_core.errors.ConfigError` to refuse a system/environment pair.
+    Returns nothing.
+    """

@@ -1,0 +1,1 @@
+"""Built-in Mava plugins: systems, environments, components and backends."""
