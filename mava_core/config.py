@@ -39,10 +39,20 @@ def bounded(default: Any, minimum: Optional[float] = None, maximum: Optional[flo
 
 @dataclasses.dataclass
 class Component:
-    """A component slot: the registered name of a component and its options dataclass."""
+    """A component slot: a registry kind, the registered name chosen for it, and its options.
 
+    ``options`` is the chosen component's ``Config`` dataclass (``None`` until the builder
+    fills in the component's defaults, or when the component has no options).
+    """
+
+    kind: str
     name: str
     options: Any = None
+
+
+def component(kind: str, name: str) -> Any:
+    """A dataclass field holding a :class:`Component` slot with a default choice."""
+    return dataclasses.field(default_factory=lambda: Component(kind, name))
 
 
 @dataclasses.dataclass
@@ -174,13 +184,13 @@ def field_names(obj: Any) -> List[str]:
 
 
 # ---------------------------------------------------------------------------- overrides
-ComponentResolver = Any  # callable (slot_name, component_name) -> options dataclass instance
+ComponentResolver = Any  # callable (kind, component_name) -> options dataclass instance or None
 
 
 def set_value(config: Any, key: str, value: Any, resolve_component: Optional[ComponentResolver] = None, prefix: str = "") -> None:
     """Set dotted ``key`` on a dataclass tree, coercing ``value`` to the field's type.
 
-    ``resolve_component(slot, name)`` returns a fresh options object when a component slot is
+    ``resolve_component(kind, name)`` returns a fresh options object when a component slot is
     given a new name. Free-form ``Dict[str, Any]`` fields accept any sub-key.
     """
     head, _, rest = key.partition(".")
@@ -195,8 +205,8 @@ def set_value(config: Any, key: str, value: Any, resolve_component: Optional[Com
     if isinstance(current, Component):
         if not rest or rest == "name":
             name = coerce(full, str, value)
-            options = resolve_component(head, name) if resolve_component else None
-            setattr(config, head, Component(name, options))
+            options = resolve_component(current.kind, name) if resolve_component else None
+            setattr(config, head, Component(current.kind, name, options))
             return
         if current.options is None:
             raise ConfigError(f"{full}.{rest}", f"component {current.name!r} has no options")
@@ -260,7 +270,8 @@ def validate(config: Any, prefix: str = "") -> None:
 def to_dict(config: Any) -> Any:
     """A JSON-friendly view of a config tree (components as ``{"name": ..., "options": {...}}``)."""
     if isinstance(config, Component):
-        return {"name": config.name, "options": to_dict(config.options) if config.options is not None else None}
+        options = to_dict(config.options) if config.options is not None else None
+        return {"kind": config.kind, "name": config.name, "options": options}
     if dataclasses.is_dataclass(config):
         return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
     if isinstance(config, tuple):
@@ -276,7 +287,7 @@ def describe(config: Any, prefix: str = "") -> List[Tuple[str, str, Any, str]]:
         key = f"{prefix}{f.name}"
         value = getattr(config, f.name)
         if isinstance(value, Component):
-            rows.append((key, "component", value.name, "registered component name"))
+            rows.append((key, f"{value.kind} component", value.name, f"any registered {value.kind}"))
             if value.options is not None:
                 rows.extend(describe(value.options, f"{key}."))
         elif dataclasses.is_dataclass(value):

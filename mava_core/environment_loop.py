@@ -1,0 +1,117 @@
+"""The environment loop: runs an executor in an environment, episode by episode.
+
+Fires ``mava_env_loop_episode_start``, ``mava_env_loop_step`` and
+``mava_env_loop_episode_end``; an episode's result (returns, length, steps/s and the
+environment's own metrics) goes to the loggers after the end hook has added to it.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+
+
+class EnvironmentLoop:
+    """Steps one environment with one executor; can run whole episodes or single steps."""
+
+    def __init__(
+        self,
+        environment: Any,
+        executor: Any,
+        hooks: Any,
+        logger: Any = None,
+        counter: Any = None,
+        label: str = "executor",
+        should_update: bool = True,
+    ):
+        self.environment = environment
+        self.executor = executor
+        self.logger = logger
+        self.counter = counter
+        self.label = label
+        self._hooks = hooks
+        self._step_hook = hooks.mava_env_loop_step
+        self._should_update = should_update
+        self._timestep = None
+        self._episode_returns: Dict[str, float] = {}
+        self._episode_length = 0
+        self._episode_start = 0.0
+        self.episodes = 0
+        self.steps = 0
+
+    # ------------------------------------------------------------------ stepping
+    def _begin_episode(self) -> None:
+        timestep = self.environment.reset()
+        self._timestep = timestep
+        self._episode_returns = {agent: 0.0 for agent in timestep.observation}
+        self._episode_length = 0
+        self._episode_start = time.perf_counter()
+        self.executor.observe_first(timestep)
+        self._hooks.mava_env_loop_episode_start(loop=self, timestep=timestep)
+
+    def step(self) -> Optional[Dict[str, Any]]:
+        """Take one environment step; returns the episode result when this step ended it."""
+        if self._timestep is None or self._timestep.last():
+            self._begin_episode()
+        actions = self.executor.select_actions(self._timestep.observation)
+        timestep = self.environment.step(actions)
+        self.executor.observe(actions, timestep)
+        if self._should_update:
+            self.executor.update()
+        self._step_hook(loop=self, actions=actions, timestep=timestep)
+        returns = self._episode_returns
+        for agent, reward in timestep.reward.items():
+            returns[agent] += float(reward)
+        self._episode_length += 1
+        self.steps += 1
+        self._timestep = timestep
+        if timestep.last():
+            return self._end_episode()
+        return None
+
+    def _end_episode(self) -> Dict[str, Any]:
+        self.episodes += 1
+        elapsed = max(time.perf_counter() - self._episode_start, 1e-9)
+        returns = np.array(list(self._episode_returns.values()), dtype=np.float64)
+        result: Dict[str, Any] = {
+            "episode_length": self._episode_length,
+            "episode_return": float(returns.mean()),  # mean over agents of each agent's return
+            "team_return": float(returns.sum()),
+            "steps_per_second": self._episode_length / elapsed,
+            "episodes": self.episodes,
+        }
+        result.update(self.environment.metrics())
+        self._hooks.mava_env_loop_episode_end(loop=self, result=result)
+        return result
+
+    def run_episode(self) -> Dict[str, Any]:
+        """Run one whole episode (starting a new one) and return its result."""
+        self._timestep = None
+        while True:
+            result = self.step()
+            if result is not None:
+                return result
+
+    def run(
+        self,
+        num_episodes: Optional[int] = None,
+        num_steps: Optional[int] = None,
+        should_stop: Optional[Callable[[], bool]] = None,
+        on_episode: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> int:
+        """Run until ``num_episodes`` or ``num_steps`` or ``should_stop()``; returns steps taken."""
+        start_steps, episodes = self.steps, 0
+        while True:
+            if num_episodes is not None and episodes >= num_episodes:
+                break
+            if num_steps is not None and self.steps - start_steps >= num_steps:
+                break
+            if should_stop is not None and should_stop():
+                break
+            result = self.step()
+            if result is not None:
+                episodes += 1
+                if on_episode is not None:
+                    on_episode(result)
+        return self.steps - start_steps

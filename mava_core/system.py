@@ -1,0 +1,308 @@
+"""Systems and the builder that assembles a run from named components.
+
+A *system* plugin registers a :class:`System` subclass: its config dataclass (with component
+slots such as ``network`` or ``exploration``), its compatibility check against an
+environment, and how to make its networks, executor policy and learner. The
+:class:`SystemBuilder` does everything else the same way for every system: resolves names
+through the registry, applies overrides, validates, makes environments, tables, adders,
+iterators, trainers, executors and the program, and launches it through a backend.
+
+A builder pickles to its configuration only, so backends can rebuild it in other processes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import os
+import time
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from mava_core import config as cfg
+from mava_core.config import Component, RunConfig
+from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironment
+from mava_core.errors import ConfigError, MavaError
+from mava_core.plugins import PluginManager, get_plugin_manager
+from mava_core.program import COUNTER, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
+from mava_core.specs import MultiAgentSpec
+
+
+class System:
+    """Base class of system plugins. Subclasses set ``name`` and ``Config`` and implement the makers."""
+
+    name: str = ""
+    #: dataclass holding every setting of the system; component slots are ``config.component(...)`` fields
+    Config: type = object
+    description: str = ""
+
+    def __init__(self, config: Any, spec: MultiAgentSpec, components: "Components"):
+        self.config = config
+        self.spec = spec
+        self.components = components
+
+    @classmethod
+    def check_environment(cls, spec: MultiAgentSpec, environment: str) -> None:
+        """Raise ConfigError when this system cannot run on an environment with this spec."""
+
+    def make_networks(self) -> Any:
+        raise NotImplementedError
+
+    def make_policy(self, networks: Any, evaluation: bool, seed: int) -> Any:
+        """An object with ``select_actions(observations)``, ``reset()`` and ``set_step(env_steps)``."""
+        raise NotImplementedError
+
+    def policy_variables(self, networks: Any) -> Dict[str, List[Any]]:
+        raise NotImplementedError
+
+    def make_learner(self, networks: Any, replay_client: Any) -> Any:
+        raise NotImplementedError
+
+
+class Components:
+    """The instantiated components of a system config, by slot name (``components.network``)."""
+
+    def __init__(self, config: Any, registry: Any):
+        self._instances: Dict[str, Any] = {}
+        for field in dataclasses.fields(config):
+            slot = getattr(config, field.name)
+            if isinstance(slot, Component):
+                factory = registry.get(slot.kind, slot.name)
+                self._instances[field.name] = factory(slot.options) if slot.options is not None else factory()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._instances[name]
+        except KeyError:
+            raise AttributeError(f"system has no component slot {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._instances
+
+
+def parse_environment_name(name: str) -> Tuple[str, str]:
+    family, sep, task = name.partition(":")
+    if not sep or not family or not task:
+        raise ConfigError("environment", f"environments are named family:task (e.g. pettingzoo:simple_spread_v3), got {name!r}")
+    return family, task
+
+
+def _default_run_dir(run: RunConfig) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = run.environment.replace(":", "_")
+    return os.path.join("runs", f"{run.system}_{env}_{stamp}_seed{run.seed}")
+
+
+class SystemBuilder:
+    """Assembles and launches one run. Everything the backends need comes from here."""
+
+    def __init__(
+        self,
+        run: Optional[RunConfig] = None,
+        system_config: Any = None,
+        overrides: Iterable[str] | Dict[str, Any] = (),
+        plugin_manager: Optional[PluginManager] = None,
+        plugins: Sequence[str] = (),
+    ):
+        self.run = run or RunConfig()
+        self.plugin_modules = list(plugins)  # extra plugin modules, re-registered in every process
+        self._pm = plugin_manager
+        registry = self.registry
+        system_cls = registry.get("system", self.run.system)
+        self.system_config = system_config if system_config is not None else system_cls.Config()
+        self._fill_component_defaults(self.system_config)
+        items = overrides.items() if isinstance(overrides, dict) else cfg.parse_overrides(overrides)
+        for key, value in items:
+            self._override(key, value)
+        self._fill_component_defaults(self.system_config)
+        self.hooks.mava_configure(run=self.run, system_config=self.system_config)
+        cfg.validate(self.run, "run.")
+        cfg.validate(self.system_config)
+        if not self.run.run_dir:
+            self.run.run_dir = _default_run_dir(self.run)
+        self.family_name, self.task = parse_environment_name(self.run.environment)
+        registry.entry("environment", self.family_name)  # unknown family: list what is available
+        for logger_name in self.run.loggers:
+            registry.entry("logger", logger_name)
+        registry.entry("backend", self.run.backend)
+
+    # ------------------------------------------------------------------ plumbing
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["_pm"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def plugin_manager(self) -> PluginManager:
+        if self._pm is None:
+            self._pm = get_plugin_manager()
+            for module_name in self.plugin_modules:
+                if module_name not in self._pm.plugins:
+                    self._pm.register(importlib.import_module(module_name), name=module_name)
+        return self._pm
+
+    @property
+    def registry(self):
+        return self.plugin_manager.registry
+
+    @property
+    def hooks(self):
+        return self.plugin_manager.hook
+
+    def _resolve_options(self, kind: str, name: str) -> Any:
+        factory = self.registry.get(kind, name)
+        config_cls = getattr(factory, "Config", None)
+        return config_cls() if config_cls is not None else None
+
+    def _fill_component_defaults(self, config: Any) -> None:
+        for field in dataclasses.fields(config):
+            slot = getattr(config, field.name)
+            if isinstance(slot, Component) and slot.options is None:
+                slot.options = self._resolve_options(slot.kind, slot.name)
+
+    def _override(self, key: str, value: Any) -> None:
+        if key.startswith("run."):
+            cfg.set_value(self.run, key[4:], value, prefix="run.")
+        elif key.startswith("env."):
+            self.run.env_options[key[4:]] = cfg.coerce(key, Any, value)
+        else:
+            cfg.set_value(self.system_config, key, value, self._resolve_options)
+
+    # ------------------------------------------------------------- environment
+    def make_environment(self, seed: int) -> MultiAgentEnvironment:
+        family = self.registry.get("environment", self.family_name)
+        environment = family.make(self.task, seed=seed, **self.run.env_options)
+        if self.run.check_environment:
+            environment = ContractCheckedEnvironment(environment, name=self.run.environment)
+        return environment
+
+    @functools.cached_property
+    def env_spec(self) -> MultiAgentSpec:
+        environment = self.make_environment(self.run.seed)
+        spec = environment.multi_agent_spec()
+        environment.close()
+        self.hooks.mava_environment_spec(spec=spec, environment_name=self.run.environment)
+        system_cls = self.registry.get("system", self.run.system)
+        system_cls.check_environment(spec, self.run.environment)
+        return spec
+
+    # --------------------------------------------------------------- components
+    @functools.cached_property
+    def system(self) -> System:
+        system_cls = self.registry.get("system", self.run.system)
+        return system_cls(self.system_config, self.env_spec, Components(self.system_config, self.registry))
+
+    @property
+    def backend_class(self) -> Any:
+        return self.registry.get("backend", self.run.backend)
+
+    @property
+    def dataset(self) -> Any:
+        return self.system.components.dataset
+
+    def make_replay_tables(self) -> List[Any]:
+        tables = [table for result in self.hooks.mava_dataset_tables(builder=self) for table in result]
+        if not tables:
+            raise MavaError(f"system {self.run.system!r} declared no replay tables")
+        return tables
+
+    def make_trainer(self, replay_address: str, counter: Any = None, logger: Any = None):
+        from mava_core.trainer import Trainer
+
+        self.seed_process(self.run.seed)
+        import reverb
+
+        networks = self.system.make_networks()
+        client = reverb.Client(replay_address)
+        learner = self.system.make_learner(networks, client)
+        iterator = self.hooks.mava_dataset_iterator(builder=self, server_address=replay_address)
+        return Trainer(
+            learner,
+            iterator,
+            self.hooks,
+            counter=counter,
+            logger=logger,
+            max_gradient_norm=getattr(self.system_config, "max_gradient_norm", None),
+            log_every_seconds=self.run.log_every_seconds,
+        )
+
+    def make_executor(self, index: int, replay_address: Optional[str], variable_source: Any, evaluation: bool = False):
+        """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder."""
+        from mava_core.environment_loop import EnvironmentLoop
+        from mava_core.executor import Executor
+        from mava_core.variables import VariableClient
+
+        seed = self.executor_seed(index, evaluation)
+        self.seed_process(seed)
+        environment = self.make_environment(seed)
+        networks = self.system.make_networks()
+        policy = self.system.make_policy(networks, evaluation=evaluation, seed=seed)
+        adder = None
+        if not evaluation:
+            import reverb
+
+            adder = self.hooks.mava_dataset_adder(builder=self, client=reverb.Client(replay_address))
+        variable_client = None
+        if variable_source is not None:
+            period = getattr(self.system_config, "variable_update_period", 100)
+            variable_client = VariableClient(variable_source, self.system.policy_variables(networks), period)
+        state_fn = environment.get_state if self.env_spec.state is not None else None
+        executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
+        label = "evaluator" if evaluation else f"executor_{index}"
+        loop = EnvironmentLoop(environment, executor, self.hooks, label=label, should_update=not evaluation)
+        return loop, executor
+
+    def executor_seed(self, index: int, evaluation: bool) -> int:
+        return self.run.seed + (999_983 if evaluation else 1_009 * (index + 1))
+
+    @staticmethod
+    def seed_process(seed: int) -> None:
+        import random
+
+        import numpy as np
+        import tensorflow as tf
+
+        random.seed(seed)
+        np.random.seed(seed % (2**32))
+        tf.random.set_seed(seed)
+
+    def make_loggers(self, label: str, terminal: bool = True):
+        from mava_plugins.loggers.group import make_loggers
+
+        names = [n for n in self.run.loggers if terminal or n != "terminal"]
+        return make_loggers(
+            names, self.run.run_dir, label, self.registry, budget=self.run.env_steps, every_seconds=self.run.log_every_seconds
+        )
+
+    # ------------------------------------------------------------------ program
+    def build_program(self) -> Program:
+        """The standard nodes (replay, counter, trainer, executors, evaluator), then the plugins' changes."""
+        from mava_core import workers
+
+        _ = self.env_spec  # validate the system/environment pair before any process starts
+        program = Program(f"{self.run.system}-{self.run.environment}")
+        program.add(Node("replay", REPLAY, self.make_replay_tables))
+        program.add(Node("counter", COUNTER, workers.make_counter))
+        program.add(Node("trainer", TRAINER, functools.partial(workers.TrainerWorker, self)))
+        for index in range(self.run.executors):
+            program.add(Node(f"executor_{index}", EXECUTOR, functools.partial(workers.ExecutorWorker, self, index)))
+        program.add(Node("evaluator", EVALUATOR, functools.partial(workers.EvaluatorWorker, self)))
+        self.hooks.mava_program_build_nodes(builder=self, program=program)
+        return program
+
+    def launch(self) -> Dict[str, Any]:
+        """Build the program and run it to its budget on the configured backend; returns the summary."""
+        program = self.build_program()
+        os.makedirs(self.run.run_dir, exist_ok=True)
+        self.save_config()
+        return self.hooks.mava_program_launch(program=program, builder=self)
+
+    def save_config(self) -> str:
+        import json
+
+        path = os.path.join(self.run.run_dir, "config.json")
+        with open(path, "w") as handle:
+            json.dump({"run": cfg.to_dict(self.run), "system": cfg.to_dict(self.system_config)}, handle, indent=2)
+        return path

@@ -1,0 +1,143 @@
+"""The trainer lifecycle: a compiled training step wrapped in the trainer hooks.
+
+A system supplies a *learner* (its losses, its variables, what follows an update such as
+target-network refreshes); the :class:`Trainer` samples batches, computes gradients, lets the
+``mava_trainer_loss`` and ``mava_trainer_after_gradients`` hooks add terms or transform
+gradients (at trace time), applies them, and reports metrics through
+``mava_trainer_step_end``. TensorFlow is imported when a trainer is built, not before.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Dict, Iterator, List, Optional
+
+from mava_core.errors import TrainingDivergedError
+
+
+@dataclasses.dataclass
+class GradientUpdate:
+    """Gradients about to be applied, parallel to ``variables``; hooks may replace ``gradients``."""
+
+    gradients: List[Any]
+    variables: List[Any]
+
+
+class Learner:
+    """What a system provides to a trainer. Subclasses implement the abstract parts."""
+
+    #: optimiser with ``apply(updates, parameters)`` (a Sonnet optimiser)
+    optimizer: Any = None
+
+    def trainable_variables(self) -> List[Any]:
+        raise NotImplementedError
+
+    def losses(self, batch: Any) -> Dict[str, Any]:
+        """Named scalar loss tensors for one batch (summed to the total)."""
+        raise NotImplementedError
+
+    def after_update(self, step: Any) -> None:
+        """Graph-side work after each update (e.g. target network refresh); ``step`` is a tf int."""
+
+    def after_step(self, batch: Any, outputs: Dict[str, Any]) -> None:
+        """Python-side work after each step (e.g. writing replay priorities)."""
+
+    def policy_variables(self) -> Dict[str, List[Any]]:
+        """Variables executors need, grouped by name."""
+        raise NotImplementedError
+
+
+class Trainer:
+    """Runs training steps for a learner on batches from an iterator, through the trainer hooks."""
+
+    def __init__(
+        self,
+        learner: Learner,
+        iterator: Iterator[Any],
+        hooks: Any,
+        counter: Any = None,
+        logger: Any = None,
+        max_gradient_norm: Optional[float] = None,
+        log_every_seconds: float = 5.0,
+    ):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.learner = learner
+        self.iterator = iterator
+        self.counter = counter
+        self.logger = logger
+        self.max_gradient_norm = max_gradient_norm
+        self._hooks = hooks
+        self._log_every = log_every_seconds
+        self._last_log = -math.inf
+        self.steps = 0
+        self.last_counts: Dict[str, float] = {}
+        self._step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
+        self.data_wait_seconds = 0.0
+        self.step_seconds = 0.0
+        self._compiled = tf.function(self._train_step)
+        hooks.mava_trainer_init(trainer=self)
+
+    # -------------------------------------------------------------- graph side
+    def _train_step(self, batch: Any) -> Dict[str, Any]:
+        tf = self._tf
+        variables = self.learner.trainable_variables()
+        with tf.GradientTape() as tape:
+            losses = dict(self.learner.losses(batch))
+            outputs = {k: v for k, v in losses.items() if k.startswith("_")}
+            losses = {k: v for k, v in losses.items() if not k.startswith("_")}
+            for extra in self._hooks.mava_trainer_loss(trainer=self, losses=losses, batch=batch):
+                if extra:
+                    losses.update(extra)
+            total = tf.add_n([tf.cast(v, tf.float32) for v in losses.values()])
+        gradients = tape.gradient(total, variables)
+        update = GradientUpdate(list(gradients), list(variables))
+        self._hooks.mava_trainer_after_gradients(trainer=self, update=update)
+        self.learner.optimizer.apply(update.gradients, update.variables)
+        self._step_counter.assign_add(1)
+        self.learner.after_update(self._step_counter)
+        metrics = {f"loss/{name}": value for name, value in losses.items()}
+        metrics["loss/total"] = total
+        metrics["gradient_norm"] = tf.linalg.global_norm(update.gradients)
+        metrics.update(outputs)  # non-loss outputs keep their "_" prefix
+        return metrics
+
+    # ------------------------------------------------------------- python side
+    def step(self) -> Dict[str, float]:
+        """One training step: sample, update, hooks, counters, logs. Returns its metrics."""
+        self._hooks.mava_trainer_step_start(trainer=self, step=self.steps)
+        started = time.perf_counter()
+        batch = next(self.iterator)
+        sampled = time.perf_counter()
+        outputs = self._compiled(batch)
+        self.learner.after_step(batch, outputs)
+        # "_name" outputs are not losses; scalar ones are reported as "name"
+        metrics = {k.lstrip("_"): float(v) for k, v in outputs.items() if v.shape.rank == 0}
+        finished = time.perf_counter()
+        self.data_wait_seconds += sampled - started
+        self.step_seconds += finished - started
+        if not math.isfinite(metrics["loss/total"]):
+            bad = [k for k, v in metrics.items() if k.startswith("loss/") and not math.isfinite(v)]
+            raise TrainingDivergedError(
+                f"training diverged at trainer step {self.steps + 1}: {', '.join(bad)} became NaN or Inf; "
+                "lower the learning rate or set max_gradient_norm"
+            )
+        self.steps += 1
+        counts = self.counter.increment(trainer_steps=1) if self.counter is not None else {"trainer_steps": self.steps}
+        self.last_counts = counts
+        metrics["trainer_steps"] = counts.get("trainer_steps", self.steps)
+        metrics["data_wait_fraction"] = self.data_wait_seconds / max(self.step_seconds, 1e-9)
+        self._hooks.mava_trainer_step_end(trainer=self, step=self.steps, metrics=metrics)
+        if self.logger is not None and finished - self._last_log >= self._log_every:
+            self._last_log = finished
+            metrics_to_log = dict(metrics)
+            if self.counter is not None:
+                metrics_to_log["env_steps"] = counts.get("env_steps", 0)
+            self.logger.write(metrics_to_log)
+        return metrics
+
+    def get_variables(self, names):
+        groups = self.learner.policy_variables()
+        return {name: [variable.numpy() for variable in groups[name]] for name in names}

@@ -1,0 +1,136 @@
+"""Runs a program under Launchpad, one process per node, and stops when the budget is spent.
+
+Node wiring: the replay node is a ``lp.ReverbNode``; counter, trainer, executors, evaluator
+and custom nodes are ``lp.CourierNode`` s whose handles other nodes call over RPC (the
+trainer is the executors' variable source). The evaluator writes the summary after the final
+evaluation and calls ``lp.stop()``, which ends every process; the launcher waits for them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict
+
+from mava_core.errors import MavaError
+from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
+
+# Acting processes are single-threaded: several share the machine with the trainer.
+ACTOR_THREADS = 1
+
+
+def _limit_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised in this process
+        pass
+
+
+def _stop_program() -> None:
+    import launchpad as lp
+
+    lp.stop()
+
+
+def _quiet() -> None:
+    from absl import logging
+
+    logging.set_verbosity(logging.WARNING)
+
+
+def _stopping() -> bool:
+    import launchpad as lp
+
+    return lp.stop_event().is_set()
+
+
+def _with_stop_check(worker):
+    worker.should_stop = _stopping
+    return worker
+
+
+def _trainer_node(make, replay, counter):
+    _quiet()
+    return _with_stop_check(make(replay_address=replay.server_address, counter=counter))
+
+
+def _actor_node(make, replay, variable_source, counter):
+    _quiet()
+    _limit_threads(ACTOR_THREADS)
+    worker = make(replay_address=replay.server_address, variable_source=variable_source, counter=counter, stop=_stop_program)
+    return _with_stop_check(worker)
+
+
+def _evaluator_node(make, variable_source, counter):
+    _quiet()
+    _limit_threads(ACTOR_THREADS)
+    return _with_stop_check(make(variable_source=variable_source, counter=counter, stop=_stop_program))
+
+
+class LaunchpadBackend:
+    name = "launchpad"
+    interleaves_nodes = False
+
+    def build(self, program: Program):
+        """The Launchpad program for a Mava program, and the per-group process settings."""
+        import launchpad as lp
+        from launchpad.nodes.python.local_multi_processing import PythonProcess
+
+        lp_program = lp.Program(program.name)
+        replay_node, counter_node, trainer_node = program.one(REPLAY), program.one(COUNTER), program.one(TRAINER)
+        evaluator_node = program.one(EVALUATOR)
+        if replay_node is None or counter_node is None or trainer_node is None:
+            raise MavaError(f"program {program.name!r} needs replay, counter and trainer nodes; has {program.nodes}")
+        with lp_program.group(replay_node.name):
+            replay = lp_program.add_node(lp.ReverbNode(replay_node.make))
+        with lp_program.group(counter_node.name):
+            counter = lp_program.add_node(lp.CourierNode(counter_node.make))
+        with lp_program.group(trainer_node.name):
+            trainer = lp_program.add_node(lp.CourierNode(_trainer_node, trainer_node.make, replay, counter))
+        with lp_program.group("executor"):
+            for node in program.by_role(EXECUTOR):
+                lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
+        if evaluator_node is not None:
+            with lp_program.group(evaluator_node.name):
+                lp_program.add_node(lp.CourierNode(_evaluator_node, evaluator_node.make, trainer, counter))
+        for node in program.by_role(CUSTOM):
+            with lp_program.group(node.name):
+                lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
+        cpu_only = {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        resources = {
+            group: PythonProcess(env={**cpu_only, **{k: str(v) for k, v in node_env(program, group).items()}})
+            for group in lp_program.groups
+        }
+        return lp_program, resources
+
+    def launch(self, program: Program, builder: Any) -> Dict[str, Any]:
+        import launchpad as lp
+
+        lp_program, resources = self.build(program)
+        manager = lp.launch(
+            lp_program,
+            launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,
+            terminal="current_terminal",
+            local_resources=resources,
+            serialize_py_nodes=False,
+        )
+        manager.wait()
+        path = os.path.join(builder.run.run_dir, "summary.json")
+        if not os.path.exists(path):
+            raise MavaError(f"the Launchpad program ended without writing {path}; see the node output above")
+        with open(path) as handle:
+            return json.load(handle)
+
+
+def node_env(program: Program, group: str) -> Dict[str, Any]:
+    """Extra environment variables a node asked for through ``Node.resources['env']``."""
+    env: Dict[str, Any] = {}
+    for node in program.nodes:
+        if node.name == group or (group == "executor" and node.role == EXECUTOR):
+            env.update(node.resources.get("env", {}))
+    return env
+
+
+__all__ = ["LaunchpadBackend"]

@@ -1,0 +1,1 @@
+"""Reusable pieces that systems are built from (policies, target updates, value targets)."""

@@ -1,0 +1,115 @@
+"""Transition replay: a Reverb table of n-step transitions, its adder and its iterator."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, List
+
+import numpy as np
+
+from mava_core.config import bounded
+
+TABLE = "transitions"
+SAMPLE_TIMEOUT_MS = 2_000
+
+
+class TransitionReplay:
+    """Uniform or prioritised replay of n-step transitions, rate-limited by samples per insert.
+
+    Under backends that run nodes concurrently the table's ``SampleToInsertRatio`` limiter
+    keeps trainer and executors at ``samples_per_insert``; the local backend interleaves
+    them itself (``trainer_steps_due``) and the table only enforces ``min_size``.
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        max_size: int = bounded(100_000, minimum=1, help="transitions kept (oldest removed first)")
+        min_size: int = bounded(1_000, minimum=1, help="transitions before training starts")
+        batch_size: int = bounded(64, minimum=1)
+        samples_per_insert: float = bounded(16.0, minimum=0.0, help="sampled transitions per inserted transition")
+        error_buffer: float = bounded(0.0, minimum=0.0, help="0: derived from min_size and samples_per_insert")
+        n_step: int = bounded(1, minimum=1, maximum=100)
+        prioritised: bool = False
+        priority_exponent: float = bounded(0.6, minimum=0.0, maximum=1.0)
+        importance_exponent: float = bounded(0.4, minimum=0.0, maximum=1.0)
+        prefetch: int = bounded(4, minimum=0)
+
+    def __init__(self, config: "TransitionReplay.Config"):
+        self.config = config
+
+    # ------------------------------------------------------------------ tables
+    def tables(self, builder: Any) -> List[Any]:
+        import reverb
+
+        from mava_plugins.datasets.transitions import transition_signature
+
+        c = self.config
+        if c.min_size > c.max_size:
+            from mava_core.errors import ConfigError
+
+            raise ConfigError("dataset.min_size", f"must be <= dataset.max_size ({c.max_size}), got {c.min_size}")
+        if getattr(builder.backend_class, "interleaves_nodes", False) or c.samples_per_insert == 0:
+            limiter = reverb.rate_limiters.MinSize(c.min_size)
+        else:
+            error_buffer = c.error_buffer or max(c.min_size * c.samples_per_insert, 2.0 * c.batch_size * 8)
+            limiter = reverb.rate_limiters.SampleToInsertRatio(c.samples_per_insert, c.min_size, error_buffer)
+        sampler = reverb.selectors.Prioritized(c.priority_exponent) if c.prioritised else reverb.selectors.Uniform()
+        return [
+            reverb.Table(
+                name=TABLE,
+                sampler=sampler,
+                remover=reverb.selectors.Fifo(),
+                max_size=c.max_size,
+                rate_limiter=limiter,
+                signature=transition_signature(builder.env_spec),
+            )
+        ]
+
+    # ------------------------------------------------------------------- adder
+    def adder(self, builder: Any, client: Any):
+        from mava_plugins.datasets.adders import NStepTransitionAdder
+
+        gamma = getattr(builder.system_config, "discount", 0.99)
+        return NStepTransitionAdder(client, TABLE, builder.env_spec, self.config.n_step, gamma)
+
+    # ---------------------------------------------------------------- iterator
+    def iterator(self, builder: Any, server_address: str):
+        import reverb
+        import tensorflow as tf
+
+        c = self.config
+        interleaved = getattr(builder.backend_class, "interleaves_nodes", False)
+        dataset = reverb.TrajectoryDataset.from_table_signature(
+            server_address=server_address,
+            table=TABLE,
+            max_in_flight_samples_per_worker=2 * c.batch_size,
+            # concurrent backends: end the iterator when no data comes for a while, so the
+            # trainer can notice that the program is stopping instead of blocking forever
+            rate_limiter_timeout_ms=-1 if interleaved else SAMPLE_TIMEOUT_MS,
+        )
+        dataset = dataset.batch(c.batch_size, drop_remainder=True)
+        if c.prefetch:
+            dataset = dataset.prefetch(c.prefetch)
+        options = tf.data.Options()
+        options.experimental_deterministic = True
+        return iter(dataset.with_options(options))
+
+    def trainer_steps_due(self, inserted: int) -> int:
+        """Training steps owed after ``inserted`` transitions, when the backend interleaves nodes."""
+        c = self.config
+        if inserted < c.min_size:
+            return 0
+        return int((inserted - c.min_size + 1) * c.samples_per_insert / c.batch_size)
+
+    # -------------------------------------------------------------- priorities
+    def importance_weights(self, probabilities, table_size):
+        """Importance-sampling weights for prioritised replay (normalised to max 1)."""
+        import tensorflow as tf
+
+        weights = tf.pow(tf.cast(table_size, tf.float32) * probabilities, -self.config.importance_exponent)
+        return weights / tf.reduce_max(weights)
+
+    def update_priorities(self, client: Any, keys: Any, priorities: Any) -> None:
+        if not self.config.prioritised:
+            return
+        updates = {int(k): float(p) for k, p in zip(np.asarray(keys), np.asarray(priorities) + 1e-6)}
+        client.mutate_priorities(TABLE, updates=updates)

@@ -1,0 +1,216 @@
+"""The ``debug`` environment family: tiny pure-numpy environments for tests and sanity runs.
+
+* ``two_step``: the two-step cooperative matrix game of QMIX (Rashid et al. 2018).
+* ``simple_spread``: a simplified, fast, numpy version of MPE's simple spread.
+
+Both are deterministic under their seed and need nothing beyond numpy and dm_env.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import dm_env
+import numpy as np
+from dm_env import specs
+
+from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
+from mava_core.errors import ConfigError, UnknownNameError
+from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+
+_F32 = np.float32
+
+
+def _discrete_spec(agent_ids: List[str], obs_size: int, num_actions: int, state_size: int) -> MultiAgentSpec:
+    return MultiAgentSpec(
+        agents={
+            aid: AgentSpec(
+                observation=specs.Array((obs_size,), _F32, f"{aid}_observation"),
+                action=specs.DiscreteArray(num_actions, dtype=np.int32, name=f"{aid}_action"),
+            )
+            for aid in agent_ids
+        },
+        state=specs.Array((state_size,), _F32, "state"),
+    )
+
+
+def _ones_mask(num_actions: int) -> np.ndarray:
+    mask = np.ones((num_actions,), _F32)
+    mask.flags.writeable = False
+    return mask
+
+
+class TwoStepEnvironment(MultiAgentEnvironment):
+    """The two-step game: agent 0's first action picks state 2A or 2B; step 2 pays a team reward.
+
+    States are 1, 2A and 2B, observed (by both agents) and as global state as a one-hot of
+    size 3. In 2A every joint action pays 7; in 2B the payoff is ``[[0, 1], [1, 8]]``
+    indexed by (agent 0's action, agent 1's action). The first step pays 0. Episodes last
+    two steps and end by termination (discount 0).
+    """
+
+    AGENTS = ["agent_0", "agent_1"]
+    PAYOFF_2A = np.full((2, 2), 7.0, _F32)
+    PAYOFF_2B = np.array([[0.0, 1.0], [1.0, 8.0]], _F32)
+
+    def __init__(self, seed: int = 0):
+        self._seed = seed  # the game is deterministic; kept for the family interface
+        self._spec = _discrete_spec(self.AGENTS, 3, 2, 3)
+        self._mask = _ones_mask(2)
+        self._one_hot = [np.eye(3, dtype=_F32)[i] for i in range(3)]
+        for vector in self._one_hot:
+            vector.flags.writeable = False
+        self._state = 0
+        self._payoff = 0.0
+        self._reset_next_step = True
+
+    def multi_agent_spec(self) -> MultiAgentSpec:
+        return self._spec
+
+    def _observations(self) -> Dict[str, AgentObservation]:
+        obs = AgentObservation(self._one_hot[self._state], self._mask)
+        return {aid: obs for aid in self.AGENTS}
+
+    def reset(self) -> dm_env.TimeStep:
+        self._state = 0
+        self._payoff = 0.0
+        self._reset_next_step = False
+        return first_timestep(self._spec, self._observations())
+
+    def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
+        if self._reset_next_step:
+            return self.reset()
+        a0, a1 = int(actions["agent_0"]), int(actions["agent_1"])
+        if self._state == 0:
+            self._state = 1 if a0 == 0 else 2
+            reward, last = 0.0, False
+        else:
+            matrix = self.PAYOFF_2A if self._state == 1 else self.PAYOFF_2B
+            reward, last = float(matrix[a0, a1]), True
+            self._payoff = reward
+        self._reset_next_step = last
+        discount = 0.0 if last else 1.0
+        return next_timestep(
+            self._observations(),
+            {aid: reward for aid in self.AGENTS},
+            {aid: discount for aid in self.AGENTS},
+            last,
+        )
+
+    def get_state(self) -> np.ndarray:
+        return self._one_hot[self._state]
+
+    def metrics(self) -> Dict[str, float]:
+        return {"payoff": self._payoff, "optimal": float(self._payoff == 8.0)}
+
+
+class SimpleSpreadEnvironment(MultiAgentEnvironment):
+    """N agents must cover N landmarks in the box ``[-1, 1]^2``.
+
+    Actions (discrete, 5): noop, left, right, down, up; each move is 0.1, clipped to the box.
+    An agent observes its own position, the landmarks' positions relative to it and the other
+    agents' positions relative to it (``4 * N`` values). Every agent gets the team reward
+    ``-sum over landmarks of the distance to the nearest agent``. Episodes are truncated
+    after ``max_steps`` steps (discount 1). The global state is all agent positions followed
+    by all landmark positions.
+    """
+
+    MOVES = np.array([[0.0, 0.0], [-0.1, 0.0], [0.1, 0.0], [0.0, -0.1], [0.0, 0.1]])
+    COVER_RADIUS = 0.1
+
+    def __init__(self, seed: int = 0, num_agents: int = 3, max_steps: int = 25):
+        for key, value in (("num_agents", num_agents), ("max_steps", max_steps)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"env.{key}", f"must be a positive integer, got {value!r}")
+        self._n = int(num_agents)
+        self._max_steps = int(max_steps)
+        self._seed = seed
+        self._rng: Optional[np.random.Generator] = None
+        self._agent_ids = [f"agent_{i}" for i in range(self._n)]
+        self._spec = _discrete_spec(self._agent_ids, 4 * self._n, 5, 4 * self._n)
+        self._mask = _ones_mask(5)
+        n = self._n
+        self._others = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.intp).reshape(n, n - 1)
+        self._rows = np.arange(n)[:, None]
+        self._agents = np.zeros((n, 2))
+        self._landmarks = np.zeros((n, 2))
+        self._steps = 0
+        self._reset_next_step = True
+
+    def multi_agent_spec(self) -> MultiAgentSpec:
+        return self._spec
+
+    def reset(self) -> dm_env.TimeStep:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        self._agents = self._rng.uniform(-1.0, 1.0, (self._n, 2))
+        self._landmarks = self._rng.uniform(-1.0, 1.0, (self._n, 2))
+        self._steps = 0
+        self._reset_next_step = False
+        return first_timestep(self._spec, self._observations())
+
+    def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
+        if self._reset_next_step:
+            return self.reset()
+        moves = np.fromiter((actions[aid] for aid in self._agent_ids), dtype=np.intp, count=self._n)
+        np.clip(self._agents + self.MOVES[moves], -1.0, 1.0, out=self._agents)
+        self._steps += 1
+        reward = -float(self._distances().min(axis=0).sum())
+        last = self._steps >= self._max_steps
+        self._reset_next_step = last
+        return next_timestep(
+            self._observations(),
+            dict.fromkeys(self._agent_ids, reward),
+            dict.fromkeys(self._agent_ids, 1.0),
+            last,
+        )
+
+    def _distances(self) -> np.ndarray:
+        """``[i, l]``: distance from agent i to landmark l."""
+        return np.linalg.norm(self._landmarks[None, :, :] - self._agents[:, None, :], axis=-1)
+
+    def _observations(self) -> Dict[str, AgentObservation]:
+        n, agents = self._n, self._agents
+        rel_landmarks = (self._landmarks[None, :, :] - agents[:, None, :]).reshape(n, -1)
+        rel_agents = (agents[None, :, :] - agents[:, None, :])[self._rows, self._others].reshape(n, -1)
+        obs = np.concatenate([agents, rel_landmarks, rel_agents], axis=1).astype(_F32)
+        mask = self._mask
+        return {aid: AgentObservation(obs[i], mask) for i, aid in enumerate(self._agent_ids)}
+
+    def get_state(self) -> np.ndarray:
+        return np.concatenate([self._agents.ravel(), self._landmarks.ravel()]).astype(_F32)
+
+    def metrics(self) -> Dict[str, float]:
+        nearest = self._distances().min(axis=0)
+        return {
+            "coverage": float(np.mean(nearest <= self.COVER_RADIUS)),
+            "distance": float(nearest.sum()),
+        }
+
+
+#: task name -> (environment class, its options and their defaults)
+TASKS: Dict[str, tuple] = {
+    "two_step": (TwoStepEnvironment, {}),
+    "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25}),
+}
+
+
+class DebugFamily:
+    """Small numpy environments for tests: ``two_step`` and ``simple_spread``."""
+
+    name = "debug"
+    default_task = "two_step"
+
+    @classmethod
+    def tasks(cls) -> List[str]:
+        return list(TASKS)
+
+    @classmethod
+    def make(cls, task: str = "two_step", seed: int = 0, **options: Any) -> MultiAgentEnvironment:
+        if task not in TASKS:
+            raise UnknownNameError("debug task", task, cls.tasks())
+        env_class, defaults = TASKS[task]
+        for key in options:
+            if key not in defaults:
+                valid = ", ".join(defaults) if defaults else "(none)"
+                raise ConfigError(f"env.{key}", f"unknown option for debug:{task}; valid options: {valid}")
+        return env_class(seed=seed, **{**defaults, **options})

@@ -1,0 +1,10 @@
+"""Exploration schedule components."""
+from mava_core.hookspecs import hookimpl
+
+
+@hookimpl
+def mava_register(registry):
+    module = "mava_plugins.exploration.schedules"
+    registry.add("exploration", "linear_epsilon", f"{module}:LinearEpsilon", description="epsilon decays linearly to a floor")
+    registry.add("exploration", "exponential_epsilon", f"{module}:ExponentialEpsilon", description="epsilon halves every half_life steps")
+    registry.add("exploration", "constant_epsilon", f"{module}:ConstantEpsilon", description="fixed epsilon")

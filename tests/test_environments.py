@@ -1,0 +1,362 @@
+"""Conformance tests for every registered environment task, plus wrapper and family edge cases."""
+from __future__ import annotations
+
+import dm_env
+import numpy as np
+import pytest
+from dm_env import specs
+
+from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironment, first_timestep, next_timestep
+from mava_core.errors import ConfigError, EnvironmentContractError, UnknownNameError
+from mava_core.registry import PluginRegistry, Registry
+from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs import debugging_plugin, pettingzoo_plugin
+
+MAX_STEPS = 500
+FAMILIES = ("pettingzoo", "debug")
+
+
+def _registry() -> Registry:
+    registry = Registry()
+    pettingzoo_plugin.mava_register(registry=PluginRegistry(registry, "pettingzoo"))
+    debugging_plugin.mava_register(registry=PluginRegistry(registry, "debugging_envs"))
+    return registry
+
+
+REGISTRY = _registry()
+
+
+def _family(name):
+    return REGISTRY.get("environment", name)
+
+
+def _cases():
+    cases = [(family, task, {}) for family in FAMILIES for task in _family(family).tasks()]
+    cases.append(("pettingzoo", "simple_spread_v3", {"continuous_actions": True}))
+    cases.append(("debug", "simple_spread", {"num_agents": 2, "max_steps": 7}))
+    return cases
+
+
+CASES = _cases()
+IDS = [f"{f}:{t}" + ("-" + "-".join(f"{k}={v}" for k, v in o.items()) if o else "") for f, t, o in CASES]
+
+
+def _make(family, task, options, seed=0):
+    return _family(family).make(task, seed=seed, **options)
+
+
+def _random_actions(spec: MultiAgentSpec, timestep: dm_env.TimeStep, rng: np.random.Generator):
+    actions = {}
+    for agent_id, agent in spec.agents.items():
+        if agent.discrete:
+            legal = np.flatnonzero(timestep.observation[agent_id].action_mask)
+            actions[agent_id] = np.int32(rng.choice(legal))
+        else:
+            low = np.broadcast_to(agent.action.minimum, agent.action.shape)
+            high = np.broadcast_to(agent.action.maximum, agent.action.shape)
+            actions[agent_id] = rng.uniform(low, high).astype(np.float32)
+    return actions
+
+
+def _check_timestep(spec: MultiAgentSpec, timestep: dm_env.TimeStep):
+    assert set(timestep.observation) == set(spec.agents)
+    assert set(timestep.reward) == set(spec.agents)
+    assert set(timestep.discount) == set(spec.agents)
+    for agent_id, agent in spec.agents.items():
+        obs = timestep.observation[agent_id]
+        assert isinstance(obs, AgentObservation)
+        assert obs.observation.shape == tuple(agent.observation.shape)
+        assert obs.observation.dtype == agent.observation.dtype == np.float32
+        assert obs.action_mask.shape == (agent.num_actions,)
+        assert obs.action_mask.dtype == np.float32
+        assert obs.action_mask.any()
+        reward, discount = timestep.reward[agent_id], timestep.discount[agent_id]
+        assert np.asarray(reward).dtype == np.float32 and np.asarray(reward).shape == ()
+        assert np.asarray(discount).dtype == np.float32 and 0.0 <= discount <= 1.0
+
+
+def _run_episode(env: MultiAgentEnvironment, seed: int = 0):
+    spec = env.multi_agent_spec()
+    rng = np.random.default_rng(seed)
+    timestep = env.reset()
+    assert timestep.first()
+    _check_timestep(spec, timestep)
+    trajectory = [timestep]
+    for _ in range(MAX_STEPS):
+        actions = _random_actions(spec, timestep, rng)
+        for agent_id, agent in spec.agents.items():
+            agent.action.validate(actions[agent_id])
+        timestep = env.step(actions)
+        _check_timestep(spec, timestep)
+        if spec.state is not None:
+            state = env.get_state()
+            assert state.shape == tuple(spec.state.shape) and state.dtype == np.float32
+        trajectory.append(timestep)
+        if timestep.last():
+            break
+    assert timestep.last(), f"no LAST within {MAX_STEPS} steps"
+    assert all(t.mid() for t in trajectory[1:-1])
+    assert isinstance(env.metrics(), dict)
+    return trajectory
+
+
+@pytest.mark.parametrize("family,task,options", CASES, ids=IDS)
+def test_task_conforms(family, task, options):
+    env = _make(family, task, options)
+    spec = env.multi_agent_spec()
+    assert spec is env.multi_agent_spec()  # cached
+    assert spec.num_agents >= 1
+    for agent in spec.agents.values():
+        if agent.discrete:
+            assert agent.action.dtype == np.int32
+        else:
+            assert isinstance(agent.action, specs.BoundedArray) and agent.action.dtype == np.float32
+    if spec.state is not None:
+        env.reset()
+        assert env.get_state().shape == tuple(spec.state.shape)
+    _run_episode(ContractCheckedEnvironment(env, name=f"{family}:{task}"))
+    # a second episode after LAST also runs (stepping after LAST resets, too)
+    _run_episode(env, seed=1)
+    env.close()
+
+
+@pytest.mark.parametrize("family,task,options", CASES, ids=IDS)
+def test_same_seed_same_trajectory(family, task, options):
+    def rollout(seed):
+        env = _make(family, task, options, seed=seed)
+        return _run_episode(env) + _run_episode(env)  # two episodes: later resets are reproducible too
+
+    first, second = rollout(3), rollout(3)
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        assert a.step_type == b.step_type
+        for agent_id in a.observation:
+            np.testing.assert_array_equal(a.observation[agent_id].observation, b.observation[agent_id].observation)
+            np.testing.assert_array_equal(a.observation[agent_id].action_mask, b.observation[agent_id].action_mask)
+            assert a.reward[agent_id] == b.reward[agent_id]
+            assert a.discount[agent_id] == b.discount[agent_id]
+
+
+def test_registry_and_tasks():
+    assert {"pettingzoo", "debug"} <= set(REGISTRY.names("environment"))
+    assert set(_family("pettingzoo").tasks()) == {
+        "simple_spread_v3",
+        "simple_speaker_listener_v4",
+        "simple_adversary_v3",
+        "simple_tag_v3",
+        "simple_reference_v3",
+    }
+    assert set(_family("debug").tasks()) == {"two_step", "simple_spread"}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_unknown_task_lists_available(family):
+    with pytest.raises(UnknownNameError) as info:
+        _family(family).make("no_such_task")
+    for task in _family(family).tasks():
+        assert task in str(info.value)
+
+
+@pytest.mark.parametrize("family,task", [("pettingzoo", "simple_spread_v3"), ("debug", "simple_spread"), ("debug", "two_step")])
+def test_unknown_option_names_key(family, task):
+    with pytest.raises(ConfigError) as info:
+        _family(family).make(task, bogus_option=1)
+    assert info.value.key == "env.bogus_option"
+    assert "bogus_option" in str(info.value)
+
+
+def test_pettingzoo_options_forwarded():
+    env = _family("pettingzoo").make("simple_spread_v3", N=2, max_cycles=4)
+    assert env.multi_agent_spec().agent_ids == ["agent_0", "agent_1"]
+    assert len(_run_episode(env)) == 5
+    truncated = _run_episode(env)[-1]
+    assert all(d == 1.0 for d in truncated.discount.values())  # time limit: truncation, not termination
+
+
+def test_pettingzoo_render_rgb_array():
+    env = _family("pettingzoo").make("simple_spread_v3", render_mode="rgb_array")
+    env.reset()
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[-1] == 3
+    env.close()
+    with pytest.raises(ConfigError):
+        _family("pettingzoo").make("simple_spread_v3").render()
+
+
+def _two_step_return(first_action, second_actions):
+    env = _family("debug").make("two_step")
+    timestep = env.reset()
+    np.testing.assert_array_equal(env.get_state(), [1, 0, 0])
+    timestep = env.step({"agent_0": first_action, "agent_1": 0})
+    assert timestep.mid() and timestep.reward == {"agent_0": 0.0, "agent_1": 0.0}
+    timestep = env.step({"agent_0": second_actions[0], "agent_1": second_actions[1]})
+    assert timestep.last() and timestep.discount == {"agent_0": 0.0, "agent_1": 0.0}
+    assert timestep.reward["agent_0"] == timestep.reward["agent_1"]
+    return float(timestep.reward["agent_0"]), env
+
+
+def test_two_step_payoffs():
+    payoff, env = _two_step_return(1, (1, 1))
+    assert payoff == 8.0 and env.metrics()["optimal"] == 1.0
+    np.testing.assert_array_equal(env.get_state(), [0, 0, 1])
+    for joint in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        assert _two_step_return(0, joint)[0] == 7.0
+    assert _two_step_return(1, (0, 0))[0] == 0.0
+    assert _two_step_return(1, (0, 1))[0] == 1.0
+
+
+def test_debug_spread_reward_and_moves():
+    env = _family("debug").make("simple_spread", seed=0, num_agents=2)
+    env.reset()
+    env._agents[:] = [[0.0, 0.0], [0.95, 0.95]]
+    env._landmarks[:] = [[0.5, 0.0], [-1.0, 0.0]]
+    timestep = env.step({"agent_0": 2, "agent_1": 4})  # right, up (clipped)
+    np.testing.assert_allclose(env._agents, [[0.1, 0.0], [0.95, 1.0]])
+    expected = -(0.4 + 1.1)
+    assert timestep.reward["agent_0"] == timestep.reward["agent_1"] == pytest.approx(expected, abs=1e-6)
+    obs = timestep.observation["agent_0"].observation
+    np.testing.assert_allclose(obs, [0.1, 0.0, 0.4, 0.0, -1.1, 0.0, 0.85, 1.0], atol=1e-6)
+
+
+def test_debug_spread_rejects_bad_values():
+    with pytest.raises(ConfigError) as info:
+        _family("debug").make("simple_spread", num_agents=0)
+    assert info.value.key == "env.num_agents"
+
+
+# ----------------------------------------------------------------- PettingZoo wrapper edge cases
+class _LeavingParallelEnv:
+    """A PettingZoo-style ParallelEnv: agent "b" terminates after step 1, "a" is truncated after 3.
+
+    Observations are dicts with an action mask; ``state()`` is not implemented.
+    """
+
+    metadata = {"name": "leaving"}
+    render_mode = None
+
+    def __init__(self, info_masks=False):
+        from gymnasium import spaces
+
+        self.possible_agents = ["a", "b"]
+        self.info_masks = info_masks
+        box = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        mask = spaces.Box(0, 1, (3,), np.int8)
+        self._obs_space = box if info_masks else spaces.Dict({"observation": box, "action_mask": mask})
+        self._act_space = spaces.Discrete(3)
+        self.received = []
+
+    def observation_space(self, agent):
+        return self._obs_space
+
+    def action_space(self, agent):
+        return self._act_space
+
+    def state(self):
+        raise NotImplementedError
+
+    def _obs(self, agent):
+        value = np.full((2,), self.t / 10.0, np.float32)
+        mask = np.array([1, 0, 1], np.int8)
+        return value if self.info_masks else {"observation": value, "action_mask": mask}
+
+    def _infos(self):
+        return {a: ({"action_mask": np.array([0, 1, 1], np.int8)} if self.info_masks else {}) for a in self.agents}
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        self.agents = list(self.possible_agents)
+        return {a: self._obs(a) for a in self.agents}, self._infos()
+
+    def step(self, actions):
+        self.received.append(dict(actions))
+        assert set(actions) == set(self.agents)
+        self.t += 1
+        terminations = {a: a == "b" and self.t == 1 for a in self.agents}
+        truncations = {a: a == "a" and self.t == 3 for a in self.agents}
+        observations = {a: self._obs(a) for a in self.agents}
+        rewards = {a: 1.0 for a in self.agents}
+        infos = self._infos()
+        self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
+        return observations, rewards, terminations, truncations, infos
+
+
+def _wrap(fake):
+    from mava_plugins.envs.pettingzoo_wrapper import PettingZooParallelEnvironment
+
+    return PettingZooParallelEnvironment(fake, seed=0, name="leaving")
+
+
+@pytest.mark.parametrize("info_masks", [False, True])
+def test_wrapper_agents_leaving_masks_and_no_state(info_masks):
+    fake = _LeavingParallelEnv(info_masks=info_masks)
+    env = ContractCheckedEnvironment(_wrap(fake))
+    spec = env.multi_agent_spec()
+    assert spec.state is None and env.get_state() is None
+    assert spec.has_action_masks
+    expected_mask = [0, 1, 1] if info_masks else [1, 0, 1]
+    timestep = env.reset()
+    np.testing.assert_array_equal(timestep.observation["a"].action_mask, expected_mask)
+
+    timestep = env.step({"a": 0, "b": 2})  # b terminates here
+    assert timestep.mid()
+    assert timestep.discount == {"a": 1.0, "b": 0.0}
+    assert timestep.reward == {"a": 1.0, "b": 1.0}
+    np.testing.assert_allclose(timestep.observation["b"].observation, [0.1, 0.1])
+
+    timestep = env.step({"a": 0, "b": 2})  # b is dead: its action is dropped
+    assert fake.received[-1] == {"a": 0}
+    assert timestep.reward["b"] == 0.0 and timestep.discount["b"] == 0.0
+    np.testing.assert_array_equal(timestep.observation["b"].observation, [0.0, 0.0])
+    np.testing.assert_array_equal(timestep.observation["b"].action_mask, [1, 1, 1])
+    np.testing.assert_array_equal(timestep.observation["a"].action_mask, expected_mask)
+    assert timestep.observation["a"].action_mask.dtype == np.float32
+
+    timestep = env.step({"a": 1})  # a is truncated: LAST with discount 1
+    assert timestep.last()
+    assert timestep.discount == {"a": 1.0, "b": 0.0}
+    assert env.step({"a": 0, "b": 0}).first()  # stepping after LAST starts a new episode
+
+
+# ------------------------------------------------------------------------- contract checks
+class _FaultyEnv(MultiAgentEnvironment):
+    """Returns an observation of the wrong shape or a NaN reward on its first step."""
+
+    def __init__(self, fault):
+        self.fault = fault
+        self.spec = MultiAgentSpec(
+            agents={"agent_0": AgentSpec(specs.Array((3,), np.float32), specs.DiscreteArray(2, dtype=np.int32))}
+        )
+
+    def multi_agent_spec(self):
+        return self.spec
+
+    def _obs(self, shape=(3,)):
+        return {"agent_0": AgentObservation(np.zeros(shape, np.float32), np.ones((2,), np.float32))}
+
+    def reset(self):
+        return first_timestep(self.spec, self._obs())
+
+    def step(self, actions):
+        if self.fault == "shape":
+            return next_timestep(self._obs((4,)), {"agent_0": 0.0}, {"agent_0": 1.0}, False)
+        return next_timestep(self._obs(), {"agent_0": float("nan")}, {"agent_0": 1.0}, False)
+
+
+@pytest.mark.parametrize("fault,message", [("shape", "shape"), ("nan", "NaN")])
+def test_contract_checker_catches_faults(fault, message):
+    env = ContractCheckedEnvironment(_FaultyEnv(fault), name="faulty")
+    env.reset()
+    with pytest.raises(EnvironmentContractError, match=message):
+        env.step({"agent_0": 0})
+
+
+def test_missing_package_names_the_extra(monkeypatch):
+    from mava_core.errors import MissingDependencyError
+    from mava_plugins.envs import pettingzoo_family
+
+    def no_mpe2(name):
+        raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}", name=name.split(".")[0])
+
+    monkeypatch.setattr(pettingzoo_family.importlib, "import_module", no_mpe2)
+    with pytest.raises(MissingDependencyError, match=r"mava\[envs\]"):
+        pettingzoo_family.PettingZooFamily.make("simple_spread_v3")
