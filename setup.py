@@ -45,6 +45,7 @@ builtin_plugins = [
     "local_backend = mava_plugins.backends.local_plugin",
     "launchpad_backend = mava_plugins.backends.launchpad_plugin",
     "loggers = mava_plugins.loggers.plugin",
+    "env_wrappers = mava_plugins.wrappers.plugin",
 ]
 
 setup(

@@ -12,8 +12,10 @@ from mava_core.errors import (
     PluginError,
     UnknownNameError,
 )
+from mava_core.config import Component, RunConfig
 from mava_core.hookspecs import hookimpl, hookspec
 from mava_core.plugins import PluginManager, get_plugin_manager
+from mava_core.system import System, SystemBuilder
 
 __all__ = [
     "__version__",
@@ -28,4 +30,8 @@ __all__ = [
     "hookspec",
     "PluginManager",
     "get_plugin_manager",
+    "Component",
+    "RunConfig",
+    "System",
+    "SystemBuilder",
 ]

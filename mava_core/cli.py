@@ -9,8 +9,9 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
+from mava_core.config import parse_overrides
 from mava_core.errors import MavaError
 
 
@@ -123,6 +124,42 @@ def print_summary(run_dir: str, summary: dict) -> None:
         f"[{summary['system']} on {summary['environment']}, {summary['env_steps']} env steps, "
         f"{summary['trainer_steps']} trainer steps]"
     )
+
+
+def run_script(
+    run, overrides: Optional[dict] = None, plugins: Sequence[str] = (), argv: Optional[List[str]] = None, description: str = ""
+) -> int:
+    """Entry point for example scripts: ``run``'s fields are defaults the command line can change.
+
+    Accepts ``--backend``, ``--executors``, ``--env-steps``, ``--seed``, ``--run-dir`` and
+    ``key=value`` overrides (added to ``overrides``); prints the run summary; user mistakes
+    print one line and return 2.
+    """
+    from mava_core.system import SystemBuilder
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backend", default=run.backend, help="local or launchpad")
+    parser.add_argument("--executors", type=int, default=run.executors)
+    parser.add_argument("--env-steps", type=int, default=run.env_steps)
+    parser.add_argument("--seed", type=int, default=run.seed)
+    parser.add_argument("--run-dir", default=run.run_dir)
+    parser.add_argument("overrides", nargs="*", metavar="key=value")
+    args = parser.parse_args(argv)
+    run.backend, run.executors, run.env_steps = args.backend, args.executors, args.env_steps
+    run.seed, run.run_dir = args.seed, args.run_dir
+    settings = dict(overrides or {})
+    try:
+        settings.update(parse_overrides(args.overrides))
+        builder = SystemBuilder(run, overrides=settings, plugins=plugins)
+        summary = builder.launch()
+    except MavaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print_summary(builder.run.run_dir, summary)
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:

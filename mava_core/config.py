@@ -70,6 +70,7 @@ class RunConfig:
     eval_episodes: int = bounded(10, minimum=1)
     random_baseline_episodes: int = bounded(20, minimum=0, help="episodes of a random policy to compare against")
     loggers: Tuple[str, ...] = ("terminal", "csv", "tensorboard")
+    env_wrappers: Tuple[str, ...] = bounded((), help="registered env_wrapper names applied in order, e.g. agent_id")
     log_every_seconds: float = bounded(5.0, minimum=0.0)
     check_environment: bool = True
     env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -121,9 +121,16 @@ class PluginManager:
         if name in self.blocked:
             self.plugins.setdefault(name, PluginInfo(name, getattr(plugin, "__name__", repr(plugin)), status=BLOCKED))
             return name
+        try:
+            self._pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as error:  # e.g. an argument the hook does not have
+            raise PluginError(" ".join(str(error).split())) from error
+        try:
+            self.check_hooks()
+        except PluginError:
+            self._pm.unregister(name=name)  # a rejected plugin must not poison later registrations
+            raise
         self.plugins[name] = info or PluginInfo(name, getattr(plugin, "__name__", repr(plugin)))
-        self._pm.register(plugin, name=name)
-        self.check_hooks()
         register = getattr(plugin, "mava_register", None)
         if register is not None:
             register(registry=PluginRegistry(self.registry, name))

@@ -17,6 +17,7 @@ KINDS = (
     "exploration",  # exploration schedules
     "dataset",  # Reverb table layouts and their adders
     "logger",  # where metrics go
+    "env_wrapper",  # observation/reward preprocessing applied to every environment of a run
 )
 
 

@@ -123,11 +123,14 @@ class SystemBuilder:
         registry.entry("environment", self.family_name)  # unknown family: list what is available
         for logger_name in self.run.loggers:
             registry.entry("logger", logger_name)
+        for wrapper in self.run.env_wrappers:
+            registry.entry("env_wrapper", wrapper)
         registry.entry("backend", self.run.backend)
 
     # ------------------------------------------------------------------ plumbing
     def __getstate__(self) -> Dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        # the plugin manager and built components are remade in the receiving process
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k != "system"}
         state["_pm"] = None
         return state
 
@@ -174,6 +177,8 @@ class SystemBuilder:
     def make_environment(self, seed: int) -> MultiAgentEnvironment:
         family = self.registry.get("environment", self.family_name)
         environment = family.make(self.task, seed=seed, **self.run.env_options)
+        for wrapper in self.run.env_wrappers:
+            environment = self.registry.get("env_wrapper", wrapper)(environment)
         if self.run.check_environment:
             environment = ContractCheckedEnvironment(environment, name=self.run.environment)
         return environment

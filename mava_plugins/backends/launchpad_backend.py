@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from typing import Any, Dict
 
 from mava_core.errors import MavaError
@@ -106,22 +109,86 @@ class LaunchpadBackend:
         return lp_program, resources
 
     def launch(self, program: Program, builder: Any) -> Dict[str, Any]:
-        import launchpad as lp
+        """Run the program in a launcher child process and return the summary it leaves.
 
-        lp_program, resources = self.build(program)
-        manager = lp.launch(
-            lp_program,
-            launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,
-            terminal="current_terminal",
-            local_resources=resources,
-            serialize_py_nodes=False,
-        )
-        manager.wait()
+        The launcher runs in its own session so that, whatever happens to it (Launchpad kills
+        its whole runtime when a node does not stop in time), this process survives, reports,
+        and removes every process of the run: none is left behind.
+        """
+        import cloudpickle
+
+        os.makedirs(builder.run.run_dir, exist_ok=True)
+        payload = os.path.join(builder.run.run_dir, PROGRAM_FILE)
+        with open(payload, "wb") as handle:
+            cloudpickle.dump((program, builder), handle)
+        command = [sys.executable, "-m", "mava_plugins.backends.launchpad_backend", payload]
+        launcher = subprocess.Popen(command, start_new_session=True)
+        try:
+            returncode = _wait(launcher)
+        finally:
+            _kill_session(launcher.pid)
+            os.remove(payload)
         path = os.path.join(builder.run.run_dir, "summary.json")
         if not os.path.exists(path):
-            raise MavaError(f"the Launchpad program ended without writing {path}; see the node output above")
+            raise MavaError(
+                f"the Launchpad program ended (launcher exit status {returncode}) without writing {path}; "
+                "see the node output above"
+            )
         with open(path) as handle:
             return json.load(handle)
+
+
+PROGRAM_FILE = ".launchpad_program.pkl"
+
+
+def _wait(launcher: subprocess.Popen) -> int:
+    """Wait for the launcher; on Ctrl-C ask it to stop its nodes (Launchpad's own Ctrl-C path)."""
+    try:
+        return launcher.wait()
+    except KeyboardInterrupt:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            return launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            return -signal.SIGKILL
+
+
+def _kill_session(session_id: int) -> None:
+    """Kill every process left in the launcher's session (its nodes included)."""
+    import psutil
+
+    leftovers = []
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(process.pid) == session_id:
+                leftovers.append(process)
+        except (ProcessLookupError, PermissionError, psutil.NoSuchProcess):
+            continue
+    for process in leftovers:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(leftovers, timeout=10)
+
+
+def run_launcher(payload: str) -> int:
+    """The launcher process: build the Launchpad program, launch it and wait for it to stop."""
+    import cloudpickle
+    import launchpad as lp
+
+    with open(payload, "rb") as handle:
+        program, _builder = cloudpickle.load(handle)
+    lp_program, resources = LaunchpadBackend().build(program)
+    manager = lp.launch(
+        lp_program,
+        launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,
+        terminal="current_terminal",
+        local_resources=resources,
+        serialize_py_nodes=False,
+    )
+    manager.wait()
+    return 0
 
 
 def node_env(program: Program, group: str) -> Dict[str, Any]:
@@ -134,3 +201,7 @@ def node_env(program: Program, group: str) -> Dict[str, Any]:
 
 
 __all__ = ["LaunchpadBackend"]
+
+
+if __name__ == "__main__":
+    sys.exit(run_launcher(sys.argv[1]))

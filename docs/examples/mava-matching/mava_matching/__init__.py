@@ -1,0 +1,1 @@
+"""The matching game, packaged as a Mava environment-family plugin."""

@@ -1,0 +1,1 @@
+"""Environment wrappers that preprocess observations and rewards."""
