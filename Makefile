@@ -4,7 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= all
 STAMP := $(VENV)/.installed-$(EXTRAS)
-EXAMPLE ?=
+# `make run` is the main job: MADQN on simple_spread under Launchpad (an example script like any other)
+MAIN_EXAMPLE := examples/pettingzoo/run_decentralised_feedforward_madqn.py
+EXAMPLE ?= $(MAIN_EXAMPLE)
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -12,7 +14,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~10 min)"
-	@echo "make run EXAMPLE=path.py     run an example script"
+	@echo "make run EXAMPLE=path.py     run an example script (ARGS='--env-steps 5000 key=value ...')"
 	@echo "make test                    run the test suite"
 	@echo "make lint                    run ruff"
 	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
@@ -26,11 +28,7 @@ $(STAMP): setup.py constraints.txt
 	@touch $@
 
 run: install
-ifeq ($(EXAMPLE),)
-	$(PY) -m mava_core.cli run madqn pettingzoo:simple_spread_v3 --backend launchpad --executors 2 $(ARGS)
-else
 	$(PY) $(EXAMPLE) $(ARGS)
-endif
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

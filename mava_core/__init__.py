@@ -3,6 +3,7 @@
 Importing the core does not import TensorFlow; the modules that need it import it lazily.
 """
 from mava_core._version import __version__
+from mava_core.config import Component, RunConfig
 from mava_core.errors import (
     ConfigError,
     EnvironmentContractError,
@@ -12,7 +13,6 @@ from mava_core.errors import (
     PluginError,
     UnknownNameError,
 )
-from mava_core.config import Component, RunConfig
 from mava_core.hookspecs import hookimpl, hookspec
 from mava_core.plugins import PluginManager, get_plugin_manager
 from mava_core.system import System, SystemBuilder

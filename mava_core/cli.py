@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from mava_core.config import parse_overrides
 from mava_core.errors import MavaError
@@ -104,10 +104,6 @@ def _cmd_run(pm, args) -> int:
     for attribute, value in (("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed), ("run_dir", args.run_dir)):
         if value is not None:
             setattr(run, attribute, value)
-    for module_name in args.plugin:
-        import importlib
-
-        pm.register(importlib.import_module(module_name), name=module_name)
     builder = SystemBuilder(run, overrides=args.overrides, plugin_manager=pm, plugins=args.plugin)
     summary = builder.launch()
     print_summary(builder.run.run_dir, summary)
@@ -127,7 +123,7 @@ def print_summary(run_dir: str, summary: dict) -> None:
 
 
 def run_script(
-    run, overrides: Optional[dict] = None, plugins: Sequence[str] = (), argv: Optional[List[str]] = None, description: str = ""
+    run, overrides: Optional[dict] = None, plugins: Sequence[Any] = (), argv: Optional[List[str]] = None, description: str = ""
 ) -> int:
     """Entry point for example scripts: ``run``'s fields are defaults the command line can change.
 
@@ -137,6 +133,7 @@ def run_script(
     """
     from mava_core.system import SystemBuilder
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", default=run.backend, help="local or launchpad")
     parser.add_argument("--executors", type=int, default=run.executors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -220,7 +221,7 @@ def set_value(config: Any, key: str, value: Any, resolve_component: Optional[Com
         if dataclasses.is_dataclass(current):
             set_value(current, rest, value, resolve_component, f"{full}.")
             return
-        raise ConfigError(full, f"is a {_type_name(annotation)}, not a section with sub-keys")
+        raise ConfigError(full, f"is a setting of type {_type_name(annotation)}, not a section with sub-keys")
     if dataclasses.is_dataclass(current):
         raise ConfigError(full, f"is a section; set one of its keys: {', '.join(f'{full}.{n}' for n in field_names(current))}")
     setattr(config, head, coerce(full, annotation, value))
@@ -239,7 +240,19 @@ def parse_overrides(items: Iterable[str]) -> List[Tuple[str, str]]:
 
 # ---------------------------------------------------------------------------- validation
 def validate(config: Any, prefix: str = "") -> None:
-    """Check every field's type and declared range; raise ConfigError naming the first bad key."""
+    """Check every field's type and declared range; raise ConfigError naming the first bad key.
+
+    A config dataclass may also define ``check(prefix)`` for rules that span several of its
+    fields (e.g. ``min_size <= max_size``); it runs after the per-field checks and raises
+    ConfigError with the key spelled ``f"{prefix}name"``.
+    """
+    _validate_fields(config, prefix)
+    cross_check = getattr(config, "check", None)
+    if callable(cross_check):
+        cross_check(prefix)
+
+
+def _validate_fields(config: Any, prefix: str) -> None:
     hints = _hints(config)
     for f in dataclasses.fields(config):
         key = f"{prefix}{f.name}"
@@ -253,10 +266,13 @@ def validate(config: Any, prefix: str = "") -> None:
             continue
         annotation = hints[f.name]
         checked = coerce(key, annotation, value)
+        values = checked if isinstance(checked, tuple) else (checked,)
+        for item in values:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(key, f"must be a finite number, got {item!r}")
         if checked != value and not (isinstance(value, (list, tuple)) and tuple(value) == checked):
             raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
         meta = f.metadata
-        values = checked if isinstance(checked, tuple) else (checked,)
         for item in values:
             if item is None:
                 continue

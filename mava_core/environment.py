@@ -8,7 +8,7 @@ import dm_env
 import numpy as np
 
 from mava_core.errors import EnvironmentContractError
-from mava_core.specs import AgentObservation, MultiAgentSpec
+from mava_core.specs import PARALLEL, AgentObservation, MultiAgentSpec
 
 
 class MultiAgentEnvironment(dm_env.Environment, abc.ABC):
@@ -93,8 +93,9 @@ class EnvironmentWrapper(MultiAgentEnvironment):
 class ContractCheckedEnvironment(EnvironmentWrapper):
     """Checks every timestep against the spec and fails with a message that names the problem.
 
-    Catches wrong-shaped or wrong-typed observations, non-finite observations or rewards,
-    missing agents and masks of the wrong size. The checks are numpy-only and cheap next to
+    Catches wrong-shaped or non-numeric observations, non-finite observations or rewards,
+    discounts outside [0, 1], unknown agents, agents missing from a parallel environment's
+    timestep, and masks of the wrong size. The checks are numpy-only and cheap next to
     an environment step.
     """
 
@@ -127,17 +128,27 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
             if not isinstance(obs, AgentObservation):
                 self._fail(where, f"agent {agent_id!r}: observation must be an AgentObservation, got {type(obs).__name__}")
             array = np.asarray(obs.observation)
+            if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+                self._fail(where, f"agent {agent_id!r}: observation has non-numeric dtype {array.dtype}")
             if array.shape != tuple(agent.observation.shape):
                 self._fail(where, f"agent {agent_id!r}: observation shape {array.shape} does not match the spec's {tuple(agent.observation.shape)}")
             if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
                 self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
             if np.shape(obs.action_mask) != (agent.num_actions,) and agent.discrete:
                 self._fail(where, f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} should be ({agent.num_actions},)")
+        if self._spec.kind == PARALLEL and len(observations) != self._spec.num_agents:
+            missing = [agent for agent in self._spec.agents if agent not in observations]
+            self._fail(where, f"agents {missing} are missing from the observation (a parallel environment reports every agent)")
         rewards = timestep.reward
         if rewards is not None:
             for agent_id, reward in rewards.items():
                 if not np.all(np.isfinite(reward)):
                     self._fail(where, f"agent {agent_id!r}: reward is {reward!r} (NaN or Inf)")
+        discounts = timestep.discount
+        if discounts is not None:
+            for agent_id, discount in discounts.items():
+                if not 0.0 <= float(discount) <= 1.0:  # also false for NaN
+                    self._fail(where, f"agent {agent_id!r}: discount is {discount!r}; discounts lie in [0, 1]")
 
 
 def first_timestep(spec: MultiAgentSpec, observations: Dict[str, AgentObservation]) -> dm_env.TimeStep:

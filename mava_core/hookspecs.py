@@ -110,7 +110,9 @@ def mava_dataset_adder(builder: "SystemBuilder", client: Any) -> Any:
 def mava_dataset_iterator(builder: "SystemBuilder", server_address: str) -> Any:
     """Return the iterator the trainer samples batches from.
 
-    First-result. Fires once per trainer. The core default builds a prefetched
+    First-result. Fires when a trainer is built, and again whenever a process-per-node
+    backend's trainer saw sampling time out (so it can check for the end of the run) and
+    needs a fresh iterator. The core default builds a prefetched
     ``reverb.TrajectoryDataset`` for the system's table. Returns an iterator of batches.
     """
 
@@ -162,7 +164,8 @@ def mava_executor_update(executor: "Executor", wait: bool) -> None:
     """Fires when the executor may refresh its parameters from the trainer.
 
     The core default pulls variables from the variable source every
-    ``executor.update_period`` steps (at once when ``wait`` is true). Returns nothing.
+    system's ``variable_update_period`` executor steps (at once when ``wait`` is true).
+    Returns nothing.
     """
 
 

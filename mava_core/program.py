@@ -21,7 +21,9 @@ class Node:
     ``trainer: make(replay_address, counter) -> TrainerWorker``;
     ``executor: make(replay_address, variable_source, counter, stop) -> ExecutorWorker``;
     ``evaluator: make(variable_source, counter, stop) -> EvaluatorWorker``;
-    ``custom: make(replay_address, variable_source, counter, stop)`` -> object with ``run()``.
+    ``custom: make(replay_address, variable_source, counter, stop)`` -> object with ``step()``
+    (called once per round by the local backend) and ``run()`` (the whole life of the node
+    under a process-per-node backend).
     """
 
     name: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, NamedTuple, Optional
 
-import dm_env
 import numpy as np
 from dm_env import specs
 

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from mava_core import config as cfg
 from mava_core.config import Component, RunConfig
 from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironment
-from mava_core.errors import ConfigError, MavaError
+from mava_core.errors import ConfigError, MavaError, PluginError
 from mava_core.plugins import PluginManager, get_plugin_manager
 from mava_core.program import COUNTER, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
 from mava_core.specs import MultiAgentSpec
@@ -79,6 +79,22 @@ class Components:
         return name in self._instances
 
 
+def plugin_name(plugin: Any) -> str:
+    """The name a plugin object registers under: its ``name`` attribute, else its (class) name."""
+    explicit = getattr(plugin, "name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return getattr(plugin, "__name__", None) or type(plugin).__name__
+
+
+def _import_plugin_module(module_name: str) -> Any:
+    """Import a plugin module named by the user; a missing one is a one-line error, not a traceback."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as error:
+        raise PluginError(f"plugin module {module_name!r} could not be imported: {error}") from error
+
+
 def parse_environment_name(name: str) -> Tuple[str, str]:
     family, sep, task = name.partition(":")
     if not sep or not family or not task:
@@ -101,11 +117,16 @@ class SystemBuilder:
         system_config: Any = None,
         overrides: Iterable[str] | Dict[str, Any] = (),
         plugin_manager: Optional[PluginManager] = None,
-        plugins: Sequence[str] = (),
+        plugins: Sequence[Any] = (),
     ):
         self.run = run or RunConfig()
-        self.plugin_modules = list(plugins)  # extra plugin modules, re-registered in every process
-        self._pm = plugin_manager
+        # Extra plugins for this run, registered again in every process that rebuilds the builder:
+        # module names are imported there; plugin objects travel with the builder (backends
+        # cloudpickle it, so a plugin class defined in a user's script reaches every node).
+        self.plugin_modules = [p for p in plugins if isinstance(p, str)]
+        self.plugin_objects = [p for p in plugins if not isinstance(p, str)]
+        self._pm = None
+        self._attach(plugin_manager)
         registry = self.registry
         system_cls = registry.get("system", self.run.system)
         self.system_config = system_config if system_config is not None else system_cls.Config()
@@ -137,14 +158,22 @@ class SystemBuilder:
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    def _attach(self, plugin_manager: Optional[PluginManager]) -> PluginManager:
+        """Use ``plugin_manager`` (the process-wide one when None) with this run's extra plugins registered."""
+        pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
+        for module_name in self.plugin_modules:
+            if module_name not in pm.plugins:
+                pm.register(_import_plugin_module(module_name), name=module_name)
+        for plugin in self.plugin_objects:
+            name = plugin_name(plugin)
+            if name not in pm.plugins:
+                pm.register(plugin, name=name)
+        self._pm = pm
+        return pm
+
     @property
     def plugin_manager(self) -> PluginManager:
-        if self._pm is None:
-            self._pm = get_plugin_manager()
-            for module_name in self.plugin_modules:
-                if module_name not in self._pm.plugins:
-                    self._pm.register(importlib.import_module(module_name), name=module_name)
-        return self._pm
+        return self._pm if self._pm is not None else self._attach(None)
 
     @property
     def registry(self):

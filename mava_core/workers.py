@@ -16,7 +16,6 @@ import numpy as np
 
 from mava_core.counting import Counter
 
-
 # Counter keys of the shutdown handshake: the evaluator requests, the trainer acknowledges.
 STOP_REQUESTED = "stop_requested"
 TRAINER_STOPPED = "trainer_stopped"
@@ -197,8 +196,11 @@ class EvaluatorWorker:
         return None
 
     def finish(self, env_steps: int) -> Dict[str, Any]:
-        """Final evaluation, random baseline, summary.json; returns the summary."""
-        final = self.evaluate(env_steps)
+        """Final evaluation (unless one just ran at this step count), random baseline, summary.json."""
+        if self.history and self.history[-1]["env_steps"] == env_steps:
+            final = self.history[-1]
+        else:
+            final = self.evaluate(env_steps)
         summary = write_summary(self._builder, final, self.history, self._counter.get_counts())
         if self._logger is not None:
             self._logger.close()

@@ -319,35 +319,52 @@ def test_wrapper_agents_leaving_masks_and_no_state(info_masks):
 
 # ------------------------------------------------------------------------- contract checks
 class _FaultyEnv(MultiAgentEnvironment):
-    """Returns an observation of the wrong shape or a NaN reward on its first step."""
+    """Breaks its contract in one way (``fault``) on its first step."""
 
     def __init__(self, fault):
         self.fault = fault
-        self.spec = MultiAgentSpec(
-            agents={"agent_0": AgentSpec(specs.Array((3,), np.float32), specs.DiscreteArray(2, dtype=np.int32))}
-        )
+        agent = AgentSpec(specs.Array((3,), np.float32), specs.DiscreteArray(2, dtype=np.int32))
+        self.spec = MultiAgentSpec(agents={"agent_0": agent, "agent_1": agent})
 
     def multi_agent_spec(self):
         return self.spec
 
-    def _obs(self, shape=(3,)):
-        return {"agent_0": AgentObservation(np.zeros(shape, np.float32), np.ones((2,), np.float32))}
+    def _obs(self, shape=(3,), agents=("agent_0", "agent_1"), dtype=np.float32):
+        return {a: AgentObservation(np.zeros(shape, dtype), np.ones((2,), np.float32)) for a in agents}
 
     def reset(self):
         return first_timestep(self.spec, self._obs())
 
     def step(self, actions):
+        observations, rewards, discounts = self._obs(), {"agent_0": 0.0, "agent_1": 0.0}, {"agent_0": 1.0, "agent_1": 1.0}
         if self.fault == "shape":
-            return next_timestep(self._obs((4,)), {"agent_0": 0.0}, {"agent_0": 1.0}, False)
-        return next_timestep(self._obs(), {"agent_0": float("nan")}, {"agent_0": 1.0}, False)
+            observations = self._obs((4,))
+        elif self.fault == "nan":
+            rewards["agent_1"] = float("nan")
+        elif self.fault == "missing":
+            observations = self._obs(agents=("agent_0",))
+        elif self.fault == "discount":
+            discounts["agent_0"] = 1.5
+        elif self.fault == "dtype":
+            observations = self._obs(dtype=object)
+        return next_timestep(observations, rewards, discounts, False)
 
 
-@pytest.mark.parametrize("fault,message", [("shape", "shape"), ("nan", "NaN")])
+@pytest.mark.parametrize(
+    "fault,message",
+    [
+        ("shape", r"agent 'agent_0': observation shape \(4,\) does not match the spec's \(3,\)"),
+        ("nan", r"agent 'agent_1': reward is nan \(NaN or Inf\)"),
+        ("missing", r"agents \['agent_1'\] are missing from the observation"),
+        ("discount", r"agent 'agent_0': discount is 1.5; discounts lie in \[0, 1\]"),
+        ("dtype", r"agent 'agent_0': observation has non-numeric dtype object"),
+    ],
+)
 def test_contract_checker_catches_faults(fault, message):
     env = ContractCheckedEnvironment(_FaultyEnv(fault), name="faulty")
     env.reset()
-    with pytest.raises(EnvironmentContractError, match=message):
-        env.step({"agent_0": 0})
+    with pytest.raises(EnvironmentContractError, match="faulty step\\(\\): " + message):
+        env.step({"agent_0": 0, "agent_1": 0})
 
 
 def test_missing_package_names_the_extra(monkeypatch):

@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-
 from helpers import local_run, read_csv
 
 TWO_STEP_OVERRIDES = {

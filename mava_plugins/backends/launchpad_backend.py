@@ -122,7 +122,8 @@ class LaunchpadBackend:
         with open(payload, "wb") as handle:
             cloudpickle.dump((program, builder), handle)
         command = [sys.executable, "-m", "mava_plugins.backends.launchpad_backend", payload]
-        launcher = subprocess.Popen(command, start_new_session=True)
+        # unbuffered: node output reaches a log file as it happens, not when a buffer fills
+        launcher = subprocess.Popen(command, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             returncode = _wait(launcher)
         finally:

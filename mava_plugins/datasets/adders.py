@@ -8,8 +8,10 @@ import numpy as np
 
 from mava_core.specs import MultiAgentSpec
 
-
-MAX_IN_FLIGHT_ITEMS = 64
+#: unconfirmed items an adder lets pile up before it waits for the server (Reverb warns above ~50)
+MAX_IN_FLIGHT_ITEMS = 24
+#: how often (in items written) the adder checks that bound
+BOUND_EVERY_ITEMS = 8
 FLUSH_SLICE_MS = 1_000
 
 
@@ -70,7 +72,6 @@ class NStepTransitionAdder:
                 self._write(next_observations, next_masks, next_state)
                 self._pending.popleft()
             self._last = None
-            self._bound_in_flight_items()
 
     def _noop(self, agent: str):
         """Placeholder action for an agent that did not act (it was done): zeros."""
@@ -100,6 +101,8 @@ class NStepTransitionAdder:
         trajectory = _last_step(self._writer.history)
         self._writer.create_item(self._table, self._priority, trajectory)
         self.items_written += 1
+        if self.items_written % BOUND_EVERY_ITEMS == 0:
+            self._bound_in_flight_items()
 
     def _bound_in_flight_items(self) -> None:
         """Wait (the rate limiter's back-pressure) until few items are unconfirmed.

@@ -7,6 +7,7 @@ from typing import Any, List
 import numpy as np
 
 from mava_core.config import bounded
+from mava_core.errors import ConfigError
 
 TABLE = "transitions"
 SAMPLE_TIMEOUT_MS = 2_000
@@ -33,6 +34,10 @@ class TransitionReplay:
         importance_exponent: float = bounded(0.4, minimum=0.0, maximum=1.0)
         prefetch: int = bounded(4, minimum=0)
 
+        def check(self, prefix: str = "") -> None:
+            if self.min_size > self.max_size:
+                raise ConfigError(f"{prefix}min_size", f"must be <= {prefix}max_size ({self.max_size}), got {self.min_size}")
+
     def __init__(self, config: "TransitionReplay.Config"):
         self.config = config
 
@@ -43,10 +48,6 @@ class TransitionReplay:
         from mava_plugins.datasets.transitions import transition_signature
 
         c = self.config
-        if c.min_size > c.max_size:
-            from mava_core.errors import ConfigError
-
-            raise ConfigError("dataset.min_size", f"must be <= dataset.max_size ({c.max_size}), got {c.min_size}")
         if getattr(builder.backend_class, "interleaves_nodes", False) or c.samples_per_insert == 0:
             limiter = reverb.rate_limiters.MinSize(c.min_size)
         else:

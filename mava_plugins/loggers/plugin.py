@@ -11,10 +11,12 @@ def mava_register(registry):
     registry.add("logger", "tensorboard", f"{_PACKAGE}.tensorboard_logger:TensorBoardLogger", description="TensorBoard scalars under run_dir/tensorboard")
 
 
-@hookimpl(hookwrapper=True)
+@hookimpl(wrapper=True)
 def mava_program_launch(program, builder):
-    """After every run, however it ended, draw the learning curve into the run directory."""
-    yield
-    from mava_plugins.loggers.plot import plot_learning_curves
+    """After every run, however it ended, draw the learning curve of what was logged."""
+    try:
+        return (yield)
+    finally:
+        from mava_plugins.loggers.plot import plot_learning_curves
 
-    plot_learning_curves(builder.run.run_dir)
+        plot_learning_curves(builder.run.run_dir)

@@ -47,7 +47,7 @@ class MADQN(System):
             raise ConfigError(
                 "system",
                 f"madqn needs discrete actions but {environment} has continuous actions; "
-                "use a continuous-action system (e.g. maddpg) or the task's discrete variant",
+                "use the task's discrete-action variant (for MPE tasks: env.continuous_actions=false)",
             )
 
     def make_networks(self) -> QNetworks:
