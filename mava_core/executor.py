@@ -29,14 +29,18 @@ class Executor:
         self.is_evaluator = is_evaluator
         self._hooks = hooks
         self._state_fn = state_fn  # returns the environment's global state, or None
+        # a policy may report what it computed for its last actions (log-probabilities,
+        # values, recurrent state) through ``extras()``; the adder stores it beside the step
+        self._policy_extras = getattr(policy, "extras", None)
         self._select = hooks.mava_executor_select_actions
         self._observe = hooks.mava_executor_observe
         hooks.mava_executor_init(executor=self)
 
     def _extras(self) -> Dict[str, Any]:
-        if self._state_fn is None:
-            return {}
-        return {"state": self._state_fn()}
+        extras = {} if self._state_fn is None else {"state": self._state_fn()}
+        if self._policy_extras is not None:
+            extras.update(self._policy_extras())
+        return extras
 
     def observe_first(self, timestep: dm_env.TimeStep) -> None:
         self._hooks.mava_executor_observe_first(executor=self, timestep=timestep, extras=self._extras())

@@ -155,7 +155,9 @@ def mava_executor_observe(
     """Fires after every environment step with the actions taken and the timestep they led to.
 
     The core default hands the transition to the adder. ``extras`` is mutable, as in
-    ``mava_executor_observe_first``. Returns nothing.
+    ``mava_executor_observe_first``; besides ``state`` it holds whatever the policy's
+    optional ``extras()`` returned for the actions just taken (e.g. log-probabilities).
+    Returns nothing.
     """
 
 
@@ -194,9 +196,11 @@ def mava_trainer_loss(trainer: "Trainer", losses: Mapping[str, Any], batch: Any)
 def mava_trainer_after_gradients(trainer: "Trainer", update: "GradientUpdate") -> None:
     """Inspect or transform gradients before they are applied.
 
-    Fires while the training step is traced. ``update.gradients`` and ``update.variables``
-    are parallel lists; replace ``update.gradients`` to transform them (the core default
-    clips by global norm when the system config sets ``max_gradient_norm``).
+    Fires while the training step is traced, once per optimisation group (``update.group``:
+    ``"default"`` for single-loss learners, e.g. ``"policy"`` and ``"critic"`` for
+    actor-critic ones). ``update.gradients`` and ``update.variables`` are parallel lists;
+    replace ``update.gradients`` to transform them (the core default clips by global norm
+    when the system config sets ``max_gradient_norm``).
     Returns nothing.
     """
 

@@ -18,6 +18,7 @@ KINDS = (
     "dataset",  # Reverb table layouts and their adders
     "logger",  # where metrics go
     "env_wrapper",  # observation/reward preprocessing applied to every environment of a run
+    "mixer",  # value-decomposition mixers: per-agent Q-values (and state) -> joint Q-value
 )
 
 

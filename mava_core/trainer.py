@@ -11,17 +11,36 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mava_core.errors import TrainingDivergedError
 
 
 @dataclasses.dataclass
 class GradientUpdate:
-    """Gradients about to be applied, parallel to ``variables``; hooks may replace ``gradients``."""
+    """Gradients about to be applied, parallel to ``variables``; hooks may replace ``gradients``.
+
+    ``group`` names the optimisation group (``"default"`` for single-loss learners; e.g.
+    ``"policy"`` and ``"critic"`` for actor-critic learners).
+    """
 
     gradients: List[Any]
     variables: List[Any]
+    group: str = "default"
+
+
+@dataclasses.dataclass
+class OptimisationGroup:
+    """Losses minimised together over some variables with one optimiser.
+
+    ``losses`` names the learner's loss terms this group minimises (``None``: every loss term
+    not claimed by another group, plus extra terms from ``mava_trainer_loss`` hooks).
+    """
+
+    name: str
+    variables: List[Any]
+    optimizer: Any
+    losses: Optional[Tuple[str, ...]] = None
 
 
 class Learner:
@@ -33,8 +52,18 @@ class Learner:
     def trainable_variables(self) -> List[Any]:
         raise NotImplementedError
 
+    def optimisation_groups(self) -> List[OptimisationGroup]:
+        """How losses map to variables and optimisers.
+
+        The default is one group: every loss over ``trainable_variables()`` with
+        ``optimizer``. Actor-critic learners return one group per network (e.g. the policy
+        loss over the actor's variables only), so that each gradient reaches only its own
+        network.
+        """
+        return [OptimisationGroup("default", list(self.trainable_variables()), self.optimizer)]
+
     def losses(self, batch: Any) -> Dict[str, Any]:
-        """Named scalar loss tensors for one batch (summed to the total)."""
+        """Named scalar loss tensors for one batch (each optimisation group sums its own)."""
         raise NotImplementedError
 
     def after_update(self, step: Any) -> None:
@@ -75,32 +104,52 @@ class Trainer:
         self.steps = 0
         self.last_counts: Dict[str, float] = {}
         self._step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
+        self.groups = learner.optimisation_groups()
+        claimed = [name for group in self.groups for name in (group.losses or ())]
+        if len(claimed) != len(set(claimed)):
+            raise ValueError(f"a loss term is claimed by two optimisation groups: {claimed}")
         self.data_wait_seconds = 0.0
         self.step_seconds = 0.0
         self._compiled = tf.function(self._train_step)
         hooks.mava_trainer_init(trainer=self)
 
     # -------------------------------------------------------------- graph side
+    def _group_losses(self, losses: Dict[str, Any]) -> Dict[str, List[Any]]:
+        """Loss tensors of each optimisation group (unclaimed terms go to the group with ``losses=None``)."""
+        claimed = {name: group.name for group in self.groups for name in (group.losses or ())}
+        catch_all = [group.name for group in self.groups if group.losses is None]
+        per_group: Dict[str, List[Any]] = {group.name: [] for group in self.groups}
+        for name, value in losses.items():
+            owner = claimed.get(name) or (catch_all[0] if catch_all else None)
+            if owner is None:
+                raise ValueError(f"loss term {name!r} belongs to no optimisation group {[g.name for g in self.groups]}")
+            per_group[owner].append(self._tf.cast(value, self._tf.float32))
+        return per_group
+
     def _train_step(self, batch: Any) -> Dict[str, Any]:
         tf = self._tf
-        variables = self.learner.trainable_variables()
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=len(self.groups) > 1) as tape:
             losses = dict(self.learner.losses(batch))
             outputs = {k: v for k, v in losses.items() if k.startswith("_")}
             losses = {k: v for k, v in losses.items() if not k.startswith("_")}
             for extra in self._hooks.mava_trainer_loss(trainer=self, losses=losses, batch=batch):
                 if extra:
                     losses.update(extra)
-            total = tf.add_n([tf.cast(v, tf.float32) for v in losses.values()])
-        gradients = tape.gradient(total, variables)
-        update = GradientUpdate(list(gradients), list(variables))
-        self._hooks.mava_trainer_after_gradients(trainer=self, update=update)
-        self.learner.optimizer.apply(update.gradients, update.variables)
+            group_totals = {name: tf.add_n(terms) for name, terms in self._group_losses(losses).items() if terms}
+        metrics = {f"loss/{name}": value for name, value in losses.items()}
+        metrics["loss/total"] = tf.add_n(list(group_totals.values()))
+        for group in self.groups:
+            if group.name not in group_totals:
+                continue
+            gradients = tape.gradient(group_totals[group.name], group.variables)
+            update = GradientUpdate(list(gradients), list(group.variables), group.name)
+            self._hooks.mava_trainer_after_gradients(trainer=self, update=update)
+            group.optimizer.apply(update.gradients, update.variables)
+            suffix = "" if len(self.groups) == 1 else f"/{group.name}"
+            metrics[f"gradient_norm{suffix}"] = tf.linalg.global_norm(update.gradients)
+        del tape
         self._step_counter.assign_add(1)
         self.learner.after_update(self._step_counter)
-        metrics = {f"loss/{name}": value for name, value in losses.items()}
-        metrics["loss/total"] = total
-        metrics["gradient_norm"] = tf.linalg.global_norm(update.gradients)
         metrics.update(outputs)  # non-loss outputs keep their "_" prefix
         return metrics
 

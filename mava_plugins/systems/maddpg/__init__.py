@@ -1,0 +1,1 @@
+"""The maddpg system plugin."""

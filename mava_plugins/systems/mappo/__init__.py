@@ -1,0 +1,1 @@
+"""The mappo system plugin."""

@@ -1,0 +1,7 @@
+"""Registers the mappo system(s) (work in progress: registers nothing yet)."""
+from mava_core.hookspecs import hookimpl
+
+
+@hookimpl
+def mava_register(registry):
+    pass

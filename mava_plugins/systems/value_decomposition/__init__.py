@@ -1,0 +1,1 @@
+"""The value_decomposition system plugin."""
