@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 .PHONY: install run test lint tensorboard clean help
 
 help:
-	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~10 min)"
+	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~6 min)"
 	@echo "make run EXAMPLE=path.py     run an example script (ARGS='--env-steps 5000 key=value ...')"
 	@echo "make test                    run the test suite"
 	@echo "make lint                    run ruff"

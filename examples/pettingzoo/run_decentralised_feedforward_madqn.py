@@ -4,7 +4,7 @@ Three agents must cover three landmarks without colliding. Each agent has its ow
 observation and shares one Q-network with the others; a one-hot agent id (the ``agent_id``
 environment wrapper) lets the shared network tell them apart. Launchpad runs a Reverb replay
 server, a trainer, two executors, an evaluator and a step counter as separate processes; the
-run stops by itself when the step budget is spent (about ten minutes on 2 cores), then prints
+run stops by itself when the step budget is spent (about six minutes on 2 cores), then prints
 the mean evaluation return next to that of a random policy on the same task.
 
     make run                       # this script
