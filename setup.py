@@ -37,6 +37,8 @@ extras["all"] = sorted({req for name, reqs in extras.items() if name != "flatlan
 builtin_plugins = [
     "pettingzoo = mava_plugins.envs.pettingzoo_plugin",
     "debugging_envs = mava_plugins.envs.debugging_plugin",
+    "smac = mava_plugins.envs.smac_plugin",
+    "robocup = mava_plugins.envs.robocup_plugin",
     "reverb_dataset = mava_plugins.datasets.reverb_plugin",
     "feedforward_networks = mava_plugins.networks.plugin",
     "architectures = mava_plugins.architectures.plugin",

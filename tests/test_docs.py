@@ -19,7 +19,7 @@ _CODE_SPAN = re.compile(r"`[^`\n]*`")
 
 
 def _markdown_files():
-    files = sorted(DOCS.glob("*.md"))
+    files = sorted(DOCS.rglob("*.md"))
     readme = ROOT / "README.md"
     if readme.exists():
         files.append(readme)

@@ -1,0 +1,1 @@
+"""Fake SMAC package for tests: importable as ``smac`` only when a test puts ``tests/fakes`` on sys.path."""

@@ -1,0 +1,4 @@
+"""``smac.env`` of the fake SMAC package: re-exports the fake ``StarCraft2Env`` (see ``fake_smac``)."""
+from fake_smac import StarCraft2Env, get_map_params
+
+__all__ = ["StarCraft2Env", "get_map_params"]
