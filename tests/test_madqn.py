@@ -45,3 +45,26 @@ def test_acting_is_reproducible_under_a_seed(tmp_path):
     assert len(first) == 500 // 25
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)
+
+
+def test_prioritised_replay_learns_and_updates_priorities(tmp_path, monkeypatch):
+    """With prioritised replay the trainer writes TD-error priorities back and still learns the game."""
+    from mava_plugins.datasets.transition_replay import TransitionReplay
+
+    updates = []
+    original = TransitionReplay.update_priorities
+
+    def recording(self, client, keys, priorities):
+        updates.append(np.asarray(priorities).copy())
+        return original(self, client, keys, priorities)
+
+    monkeypatch.setattr(TransitionReplay, "update_priorities", recording)
+    overrides = {**TWO_STEP_OVERRIDES, "dataset.prioritised": True}
+    summary, _ = local_run(
+        tmp_path, "madqn", "debug:two_step", env_steps=2_000, overrides=overrides, eval_episodes=4,
+        random_baseline_episodes=1,
+    )
+    assert summary["final_mean_return"] >= 7.0 - 1e-3
+    assert len(updates) == summary["trainer_steps"]
+    assert all(np.all(batch > 0) for batch in updates)  # |TD error| + epsilon
+    assert np.ptp(np.concatenate(updates)) > 0  # priorities differ between transitions

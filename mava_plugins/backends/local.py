@@ -3,7 +3,10 @@
 Executors take one step each in turn; after each round the trainer takes the steps the
 dataset says are due for the transitions inserted so far (``trainer_steps_due``), and the
 evaluator runs when its interval is crossed. Node order and step counts do not depend on
-timing, which makes this backend the reproducible path for debugging and tests.
+timing, which makes this backend the reproducible path for debugging and tests: under a seed,
+environments, exploration and the schedule of executor, trainer and evaluator calls repeat
+exactly. Reverb's samplers take no seed, so which transitions a batch holds (and with it the
+trained weights) can differ between two runs.
 """
 from __future__ import annotations
 

@@ -106,6 +106,7 @@ class TransitionReplay:
         """Importance-sampling weights for prioritised replay (normalised to max 1)."""
         import tensorflow as tf
 
+        probabilities = tf.cast(probabilities, tf.float32)  # Reverb reports float64
         weights = tf.pow(tf.cast(table_size, tf.float32) * probabilities, -self.config.importance_exponent)
         return weights / tf.reduce_max(weights)
 

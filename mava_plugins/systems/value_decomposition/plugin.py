@@ -1,7 +1,28 @@
-"""Registers the value_decomposition system(s) (work in progress: registers nothing yet)."""
+"""Value decomposition as a plugin: the ``vdn`` and ``qmix`` systems and their ``mixer`` components."""
 from mava_core.hookspecs import hookimpl
+
+SYSTEMS = "mava_plugins.systems.value_decomposition.system"
+MIXERS = "mava_plugins.systems.value_decomposition.mixers"
 
 
 @hookimpl
 def mava_register(registry):
-    pass
+    registry.add(
+        "system",
+        "vdn",
+        f"{SYSTEMS}:VDN",
+        description="value-decomposition networks: agents' Q-values summed into the team Q-value (mixer=additive)",
+    )
+    registry.add(
+        "system",
+        "qmix",
+        f"{SYSTEMS}:QMIX",
+        description="QMIX: agents' Q-values mixed monotonically by state-conditioned hypernetworks (mixer=monotonic)",
+    )
+    registry.add("mixer", "additive", f"{MIXERS}:AdditiveMixer", description="VDN: sum of the agents' chosen Q-values")
+    registry.add(
+        "mixer",
+        "monotonic",
+        f"{MIXERS}:MonotonicMixer",
+        description="QMIX: non-negative state-conditioned mixing weights (hypernetworks), ELU hidden layer",
+    )
