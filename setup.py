@@ -28,6 +28,8 @@ extras = {
     "envs": env_requirements,
     "logging": logging_requirements,
     "flatland": ["flatland-rl>=4.3,<4.4"],
+    "lbf": ["lbforaging>=2.0,<2.1", "gymnasium"],
+    "rware": ["rware>=2.0,<2.1", "gymnasium"],
     "test": test_requirements,
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "flatland" for req in reqs})
@@ -39,6 +41,7 @@ builtin_plugins = [
     "debugging_envs = mava_plugins.envs.debugging_plugin",
     "smac = mava_plugins.envs.smac_plugin",
     "robocup = mava_plugins.envs.robocup_plugin",
+    "grid_worlds = mava_plugins.envs.gymnasium_plugin",
     "reverb_dataset = mava_plugins.datasets.reverb_plugin",
     "feedforward_networks = mava_plugins.networks.plugin",
     "architectures = mava_plugins.architectures.plugin",

@@ -60,6 +60,8 @@ _EXTRAS = {
     "mpe2": "envs",
     "gymnasium": "envs",
     "flatland": "flatland",
+    "lbforaging": "lbf",
+    "rware": "rware",
     "matplotlib": "logging",
 }
 

@@ -20,6 +20,12 @@ from mava_plugins.systems.madqn.system import MADQNConfig
 
 SYSTEM_KEYS = ", ".join(f.name for f in dataclasses.fields(MADQNConfig))
 RUN_KEYS = ", ".join(f.name for f in dataclasses.fields(RunConfig))
+_REGISTRY = PluginManager().registry
+
+
+def names(kind: str) -> str:
+    """What an unknown-name message lists for ``kind``: every registered name, sorted."""
+    return ", ".join(_REGISTRY.names(kind))
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +67,8 @@ BAD_INPUTS = [
     (["=3"], ConfigError, "config key '=3': overrides are written key=value (e.g. learning_rate=0.0005)"),
     # components
     (["exploration=boltzmann"], UnknownNameError,
-     "unknown exploration 'boltzmann'; available: constant_epsilon, exponential_epsilon, linear_epsilon"),
-    (["dataset=episodes"], UnknownNameError, "unknown dataset 'episodes'; available: transition_replay"),
+     f"unknown exploration 'boltzmann'; available: {names('exploration')}"),
+    (["dataset=episodes"], UnknownNameError, f"unknown dataset 'episodes'; available: {names('dataset')}"),
     (["exploration=exponential_epsilon", "exploration.decay_steps=100"], ConfigError,
      "config key 'exploration.decay_steps': unknown key; valid keys here are: start, end, half_life"),
     (["exploration.half_life=100"], ConfigError,  # not an option of the default linear_epsilon
@@ -72,12 +78,12 @@ BAD_INPUTS = [
     (["run.env_steps=many"], ConfigError, "config key 'run.env_steps': expected int, got 'many'"),
     (["run.check_environment=perhaps"], ConfigError, "config key 'run.check_environment': expected bool (true/false), got 'perhaps'"),
     (["run.env_options=x"], ConfigError, "config key 'run.env_options': expected a mapping, got 'x'"),
-    (["run.backend=ray"], UnknownNameError, "unknown backend 'ray'; available: launchpad, local"),
-    (["run.loggers=csv,carrier_pigeon"], UnknownNameError, "unknown logger 'carrier_pigeon'; available: csv, tensorboard, terminal"),
-    (["run.env_wrappers=frame_stack"], UnknownNameError, "unknown env_wrapper 'frame_stack'; available: agent_id"),
+    (["run.backend=ray"], UnknownNameError, f"unknown backend 'ray'; available: {names('backend')}"),
+    (["run.loggers=csv,carrier_pigeon"], UnknownNameError, f"unknown logger 'carrier_pigeon'; available: {names('logger')}"),
+    (["run.env_wrappers=frame_stack"], UnknownNameError, f"unknown env_wrapper 'frame_stack'; available: {names('env_wrapper')}"),
     (["run.environment=debug_two_step"], ConfigError,
      "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), got 'debug_two_step'"),
-    (["run.environment=atari:pong"], UnknownNameError, "unknown environment 'atari'; available: debug, pettingzoo"),
+    (["run.environment=atari:pong"], UnknownNameError, f"unknown environment 'atari'; available: {names('environment')}"),
 ]
 
 
@@ -96,7 +102,7 @@ ENV_OPTION_ERRORS = [
     ("debug:simple_spread", ["env.num_agents=0"], "config key 'env.num_agents': must be a positive integer, got 0"),
     ("debug:simple_spread", ["env.max_steps=lots"], "config key 'env.max_steps': must be a positive integer, got 'lots'"),
     ("debug:simple_spread", ["env.landmarks=3"],
-     "config key 'env.landmarks': unknown option for debug:simple_spread; valid options: num_agents, max_steps"),
+     "config key 'env.landmarks': unknown option for debug:simple_spread; valid options: num_agents, max_steps, continuous"),
     ("debug:nope", [], "unknown debug task 'nope'; available: simple_spread, two_step"),
 ]
 

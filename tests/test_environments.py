@@ -10,16 +10,17 @@ from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironm
 from mava_core.errors import ConfigError, EnvironmentContractError, UnknownNameError
 from mava_core.registry import PluginRegistry, Registry
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
-from mava_plugins.envs import debugging_plugin, pettingzoo_plugin
+from mava_plugins.envs import debugging_plugin, gymnasium_plugin, pettingzoo_plugin
 
 MAX_STEPS = 500
-FAMILIES = ("pettingzoo", "debug")
+FAMILIES = ("pettingzoo", "debug", "lbf", "rware")
 
 
 def _registry() -> Registry:
     registry = Registry()
     pettingzoo_plugin.mava_register(registry=PluginRegistry(registry, "pettingzoo"))
     debugging_plugin.mava_register(registry=PluginRegistry(registry, "debugging_envs"))
+    gymnasium_plugin.mava_register(registry=PluginRegistry(registry, "grid_worlds"))
     return registry
 
 

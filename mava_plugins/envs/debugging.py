@@ -1,7 +1,8 @@
 """The ``debug`` environment family: tiny pure-numpy environments for tests and sanity runs.
 
 * ``two_step``: the two-step cooperative matrix game of QMIX (Rashid et al. 2018).
-* ``simple_spread``: a simplified, fast, numpy version of MPE's simple spread.
+* ``simple_spread``: a simplified, fast, numpy version of MPE's simple spread, with discrete
+  moves (default) or 2-D velocity actions in ``[-1, 1]`` (``env.continuous=true``).
 
 Both are deterministic under their seed and need nothing beyond numpy and dm_env.
 """
@@ -103,10 +104,26 @@ class TwoStepEnvironment(MultiAgentEnvironment):
         return {"payoff": self._payoff, "optimal": float(self._payoff == 8.0)}
 
 
+def _continuous_spec(agent_ids: List[str], obs_size: int, action_size: int, state_size: int) -> MultiAgentSpec:
+    return MultiAgentSpec(
+        agents={
+            aid: AgentSpec(
+                observation=specs.Array((obs_size,), _F32, f"{aid}_observation"),
+                action=specs.BoundedArray((action_size,), _F32, -1.0, 1.0, name=f"{aid}_action"),
+            )
+            for aid in agent_ids
+        },
+        state=specs.Array((state_size,), _F32, "state"),
+    )
+
+
 class SimpleSpreadEnvironment(MultiAgentEnvironment):
     """N agents must cover N landmarks in the box ``[-1, 1]^2``.
 
     Actions (discrete, 5): noop, left, right, down, up; each move is 0.1, clipped to the box.
+    With ``continuous=True`` an action is instead a 2-D velocity in ``[-1, 1]^2`` (float32;
+    values outside are clipped) and the agent moves by ``0.1 * velocity``, clipped to the box;
+    observations, reward, state and episode length are the same as in the discrete version.
     An agent observes its own position, the landmarks' positions relative to it and the other
     agents' positions relative to it (``4 * N`` values). Every agent gets the team reward
     ``-sum over landmarks of the distance to the nearest agent``. Episodes are truncated
@@ -117,17 +134,26 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
     MOVES = np.array([[0.0, 0.0], [-0.1, 0.0], [0.1, 0.0], [0.0, -0.1], [0.0, 0.1]])
     COVER_RADIUS = 0.1
 
-    def __init__(self, seed: int = 0, num_agents: int = 3, max_steps: int = 25):
+    SPEED = 0.1
+
+    def __init__(self, seed: int = 0, num_agents: int = 3, max_steps: int = 25, continuous: bool = False):
         for key, value in (("num_agents", num_agents), ("max_steps", max_steps)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ConfigError(f"env.{key}", f"must be a positive integer, got {value!r}")
+        if not isinstance(continuous, (bool, np.bool_)):
+            raise ConfigError("env.continuous", f"must be true or false, got {continuous!r}")
+        self._continuous = bool(continuous)
         self._n = int(num_agents)
         self._max_steps = int(max_steps)
         self._seed = seed
         self._rng: Optional[np.random.Generator] = None
         self._agent_ids = [f"agent_{i}" for i in range(self._n)]
-        self._spec = _discrete_spec(self._agent_ids, 4 * self._n, 5, 4 * self._n)
-        self._mask = _ones_mask(5)
+        if self._continuous:
+            self._spec = _continuous_spec(self._agent_ids, 4 * self._n, 2, 4 * self._n)
+            self._mask = _ones_mask(2)
+        else:
+            self._spec = _discrete_spec(self._agent_ids, 4 * self._n, 5, 4 * self._n)
+            self._mask = _ones_mask(5)
         n = self._n
         self._others = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.intp).reshape(n, n - 1)
         self._rows = np.arange(n)[:, None]
@@ -151,8 +177,12 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
     def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
         if self._reset_next_step:
             return self.reset()
-        moves = np.fromiter((actions[aid] for aid in self._agent_ids), dtype=np.intp, count=self._n)
-        np.clip(self._agents + self.MOVES[moves], -1.0, 1.0, out=self._agents)
+        if self._continuous:
+            velocities = np.stack([np.asarray(actions[aid], dtype=np.float64).reshape(2) for aid in self._agent_ids])
+            moves = self.SPEED * np.clip(velocities, -1.0, 1.0)
+        else:
+            moves = self.MOVES[np.fromiter((actions[aid] for aid in self._agent_ids), dtype=np.intp, count=self._n)]
+        np.clip(self._agents + moves, -1.0, 1.0, out=self._agents)
         self._steps += 1
         reward = -float(self._distances().min(axis=0).sum())
         last = self._steps >= self._max_steps
@@ -190,7 +220,7 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
 #: task name -> (environment class, its options and their defaults)
 TASKS: Dict[str, tuple] = {
     "two_step": (TwoStepEnvironment, {}),
-    "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25}),
+    "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25, "continuous": False}),
 }
 
 
