@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import local_run
+
 from mava_core.errors import ConfigError, MissingDependencyError, UnknownNameError
 from mava_plugins.envs import gymnasium_multiagent as grid
 from mava_plugins.envs.gymnasium_multiagent import LevelBasedForaging, MultiRobotWarehouse

@@ -10,6 +10,17 @@
   the input of a mixer.
 * :func:`td_loss`: Huber (or squared) loss of TD errors; :func:`make_target_update`.
 
+Recurrent (time-major) variants, for networks with ``recurrent = True`` trained on stored
+sequences (``sequence_replay``):
+
+* :func:`unroll_from_stored_state`: an unroll from the stored state whose first ``burn_in``
+  steps only advance the state (no gradient flows into them);
+* :func:`sequence_q_values`: for a batch of sequences, every agent's chosen-action Q-values
+  and double-Q bootstrap values at the trained steps, ``[T', B, N]`` (``T' = T - burn_in - 1``),
+  with rewards, discounts, the loss mask and the global state at each step;
+* :func:`masked_sequence_loss` and :func:`sequence_priorities`: the loss over valid trained
+  steps and R2D2's per-sequence priorities.
+
 TensorFlow is imported inside the functions, so importing this module stays cheap.
 """
 from __future__ import annotations
@@ -18,6 +29,7 @@ import dataclasses
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 from mava_core.config import Component, bounded, component
+from mava_core.errors import ConfigError
 from mava_core.specs import MultiAgentSpec
 from mava_plugins.components.target_update import TargetUpdate
 from mava_plugins.components.value_policy import masked_argmax
@@ -40,6 +52,23 @@ class QLearningConfig:
     max_gradient_norm: Optional[float] = bounded(10.0, minimum=0.0)
     variable_update_period: int = bounded(100, minimum=1, help="executor steps between parameter pulls")
     evaluation_epsilon: float = bounded(0.0, minimum=0.0, maximum=1.0)
+
+    def check(self, prefix: str = "") -> None:
+        """A recurrent network trains on sequences, a feedforward one on transitions."""
+        recurrent = bool(getattr(self.network.options, "recurrent", False))
+        sequences = bool(getattr(self.dataset.options, "sequences", False))
+        if recurrent and not sequences:
+            raise ConfigError(
+                f"{prefix}dataset",
+                f"network={self.network.name} is recurrent and trains on stored sequences; set dataset=sequence_replay "
+                f"(or run the recurrent_* variant of the system), not {self.dataset.name!r}",
+            )
+        if sequences and not recurrent:
+            raise ConfigError(
+                f"{prefix}network",
+                f"dataset={self.dataset.name} stores sequences for recurrent agents; set network=gru "
+                f"(or use dataset=transition_replay with {self.network.name!r}), not {self.network.name!r}",
+            )
 
 
 @dataclasses.dataclass
@@ -75,12 +104,36 @@ def make_q_networks(spec: MultiAgentSpec, architecture: Any, network: Any) -> QN
         dummy = tf.zeros((1,) + tuple(agent_spec.observation.shape), tf.float32)
         for store, prefix in ((online, "q"), (target, "target_q")):
             net = network.make(agent_spec.num_actions, name=f"{prefix}_{key}")
-            net(dummy)  # create variables
+            if is_recurrent(network):
+                net(dummy, net.initial_state(1))  # create variables
+            else:
+                net(dummy)
             store[key] = net
     for key in groups:
         for source, destination in zip(online[key].variables, target[key].variables):
             destination.assign(source)
     return QNetworks(online, target, groups)
+
+
+def is_recurrent(network: Any) -> bool:
+    """Whether a network component makes recurrent networks (``recurrent = True``)."""
+    return bool(getattr(network, "recurrent", False))
+
+
+def make_epsilon_greedy_policy(networks: QNetworks, spec: MultiAgentSpec, components: Any, config: Any, evaluation: bool, seed: int):
+    """The executors' policy over ``networks``: recurrent epsilon-greedy for a recurrent network component."""
+    from mava_plugins.components.value_policy import EpsilonGreedyPolicy, RecurrentEpsilonGreedyPolicy
+
+    policy_cls = RecurrentEpsilonGreedyPolicy if is_recurrent(components.network) else EpsilonGreedyPolicy
+    return policy_cls(
+        networks.online,
+        networks.groups,
+        spec,
+        components.exploration,
+        evaluation=evaluation,
+        seed=seed,
+        evaluation_epsilon=config.evaluation_epsilon,
+    )
 
 
 def make_target_update(online: Sequence[Any], target: Sequence[Any], config: Any) -> TargetUpdate:
@@ -164,3 +217,113 @@ def td_loss(td_errors, huber_delta: float):
         quadratic = tf.minimum(abs_errors, huber_delta)
         return 0.5 * quadratic**2 + huber_delta * (abs_errors - quadratic)
     return 0.5 * td_errors**2
+
+
+# ------------------------------------------------------------------ recurrent (time-major)
+def time_major(values):
+    """``[B, T, ...] -> [T, B, ...]``."""
+    import tensorflow as tf
+
+    rank = values.shape.rank
+    return tf.transpose(values, [1, 0] + list(range(2, rank)))
+
+
+def unroll_from_stored_state(network: Any, observations, starts, state, burn_in: int):
+    """Q-values ``[T - burn_in, N, A]`` of a time-major unroll from the stored ``state``.
+
+    The first ``burn_in`` steps only advance the state (R2D2's burn-in, Kapturowski et al.
+    2019): their outputs are dropped and no gradient flows back through them, so the loss
+    depends on them only through the (stopped) state they lead to.
+    """
+    import tensorflow as tf
+
+    if burn_in > 0:
+        _, state = network.unroll(observations[:burn_in], starts[:burn_in], state)
+        state = tf.stop_gradient(state)
+    q_values, _ = network.unroll(observations[burn_in:], starts[burn_in:], state)
+    return q_values
+
+
+class SequenceQValues(NamedTuple):
+    """Per-agent values at the trained steps ``burn_in .. T - 2`` of a batch of sequences."""
+
+    chosen: Any  # [T', B, N]: online Q of the taken actions
+    bootstrap: Any  # [T', B, N]: target Q of the next step's greedy legal action
+    rewards: Any  # [T', B, N]
+    discounts: Any  # [T', B, N]: the environment's discounts (without gamma)
+    mask: Any  # [T', B]: 1 where the step was really taken (not padding, not after the episode)
+    state: Any  # [T', B, *state] global state at the step, or None
+    next_state: Any  # [T', B, *state] global state at the next step, or None
+
+
+def sequence_q_values(networks: QNetworks, data: Dict[str, Any], agents: Sequence[str], double_q: bool, burn_in: int):
+    """Chosen-action and bootstrap values of every agent over stored sequences, one unroll per group.
+
+    Online and target networks both start from the stored recurrent state and unroll over
+    the same sequence (the state resets where ``starts`` is 1). Step ``t``'s bootstrap value
+    is the target network's Q at step ``t + 1`` of the greedy legal action there (picked by
+    the online network with ``double_q``); the last step only provides the bootstrap of the
+    step before it.
+    """
+    import tensorflow as tf
+
+    steps = data["starts"].shape[1]
+    starts = time_major(data["starts"])  # [T, B]
+    chosen: Dict[str, Any] = {}
+    bootstrap: Dict[str, Any] = {}
+    for key, group in networks.groups.items():
+        online, target = networks.online[key], networks.target[key]
+        size = len(group)
+        observations = time_major(stack_agents(data["observations"], group))  # [T, G*B, ...] agent-major
+        masks = time_major(stack_agents(data["masks"], group))
+        actions = time_major(stack_agents(data["actions"], group))  # [T, G*B]
+        group_starts = tf.tile(starts, [1, size])
+        stored = stack_agents(data["core_state"], group)  # [G*B, H]
+        online_q = unroll_from_stored_state(online, observations, group_starts, stored, burn_in)  # [T-k, G*B, A]
+        target_q = unroll_from_stored_state(target, observations, group_starts, stored, burn_in)
+        group_chosen = tf.gather(online_q[:-1], actions[burn_in : steps - 1], batch_dims=2)  # [T', G*B]
+        selector = online_q[1:] if double_q else target_q[1:]
+        next_actions = masked_argmax(selector, masks[burn_in + 1 :])
+        group_bootstrap = tf.gather(target_q[1:], next_actions, batch_dims=2)
+        for field, store in ((group_chosen, chosen), (group_bootstrap, bootstrap)):
+            per_agent = tf.reshape(field, (steps - 1 - burn_in, size, -1))  # [T', G, B]
+            for index, agent in enumerate(group):
+                store[agent] = per_agent[:, index]
+
+    def columns(values: Dict[str, Any]):
+        return tf.stack([values[a] for a in agents], axis=-1)  # [T', B, N]
+
+    def trained(per_agent: Dict[str, Any]):
+        return columns({a: time_major(per_agent[a])[burn_in : steps - 1] for a in agents})
+
+    state = next_state = None
+    if "state" in data:
+        full_state = time_major(data["state"])
+        state, next_state = full_state[burn_in : steps - 1], full_state[burn_in + 1 :]
+    return SequenceQValues(
+        chosen=columns(chosen),
+        bootstrap=columns(bootstrap),
+        rewards=trained(data["rewards"]),
+        discounts=trained(data["discounts"]),
+        mask=time_major(data["valid"])[burn_in : steps - 1],
+        state=state,
+        next_state=next_state,
+    )
+
+
+def masked_sequence_loss(per_step, mask, weights=None):
+    """Mean of ``per_step`` ``[T', B]`` over the valid steps, each sequence weighted by ``weights`` ``[B]``."""
+    import tensorflow as tf
+
+    if weights is not None:
+        per_step = per_step * tf.cast(weights, tf.float32)[None, :]
+    return tf.reduce_sum(per_step * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def sequence_priorities(abs_td_errors, mask, eta: float):
+    """R2D2's sequence priority ``eta * max_t |d_t| + (1 - eta) * mean_t |d_t|`` over valid steps: ``[B]``."""
+    import tensorflow as tf
+
+    masked = abs_td_errors * mask
+    mean = tf.reduce_sum(masked, axis=0) / tf.maximum(tf.reduce_sum(mask, axis=0), 1.0)
+    return eta * tf.reduce_max(masked, axis=0) + (1.0 - eta) * mean

@@ -39,10 +39,10 @@ import numpy as np
 from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import MultiAgentSpec
+from mava_plugins.datasets.sequences import ActionStore, StepSpecs, flush_in_slices, last_steps, split_observations
 
 TABLE = "on_policy_sequences"
 SAMPLE_TIMEOUT_MS = 2_000
-FLUSH_SLICE_MS = 1_000
 #: sampled keys remembered to detect (forbidden) re-sampling of a sequence
 KEY_WINDOW = 100_000
 
@@ -51,41 +51,21 @@ PER_AGENT_FIELDS = ("observations", "masks", "actions", "log_probs", "values", "
 
 def sequence_signature(spec: MultiAgentSpec, sequence_length: int) -> Dict[str, Any]:
     """Nested ``tf.TensorSpec`` of one sequence item (see the module docstring)."""
-    import tensorflow as tf
-
-    T = int(sequence_length)
-
-    def per_agent(make):
-        return {agent: make(agent_spec) for agent, agent_spec in spec.agents.items()}
-
-    def obs(a):
-        return tf.TensorSpec((T,) + tuple(a.observation.shape), tf.float32)
-
-    def mask(a):
-        return tf.TensorSpec((T, a.num_actions), tf.float32)
-
-    def action(a):
-        if a.discrete:
-            return tf.TensorSpec((T,), tf.int32)
-        return tf.TensorSpec((T,) + tuple(a.action.shape), tf.float32)
-
-    def scalar(_):
-        return tf.TensorSpec((T,), tf.float32)
-
+    steps = StepSpecs(spec, (int(sequence_length),))
     signature = {
-        "observations": per_agent(obs),
-        "masks": per_agent(mask),
-        "actions": per_agent(action),
-        "log_probs": per_agent(scalar),
-        "values": per_agent(scalar),
-        "rewards": per_agent(scalar),
-        "discounts": per_agent(scalar),
-        "next_observations": per_agent(obs),
-        "ends": tf.TensorSpec((T,), tf.float32),
+        "observations": steps.observations(),
+        "masks": steps.masks(),
+        "actions": steps.actions(),
+        "log_probs": steps.scalars(),
+        "values": steps.scalars(),
+        "rewards": steps.scalars(),
+        "discounts": steps.scalars(),
+        "next_observations": steps.observations(),
+        "ends": steps.flag(),
     }
     if spec.state is not None:
-        signature["state"] = tf.TensorSpec((T,) + tuple(spec.state.shape), tf.float32)
-        signature["next_state"] = tf.TensorSpec((T,) + tuple(spec.state.shape), tf.float32)
+        signature["state"] = steps.state()
+        signature["next_state"] = steps.state()
     return signature
 
 
@@ -221,8 +201,7 @@ class OnPolicySequenceAdder:
         self._length = int(sequence_length)
         self._agents = list(spec.agents)
         self._with_state = spec.state is not None
-        self._action_dtypes = {a: (np.int32 if s.discrete else np.float32) for a, s in spec.agents.items()}
-        self._action_shapes = {a: (() if s.discrete else tuple(s.action.shape)) for a, s in spec.agents.items()}
+        self._actions = ActionStore(spec)
         self._last: Optional[tuple] = None
         self._steps_in_sequence = 0
         self.items_written = 0
@@ -230,16 +209,8 @@ class OnPolicySequenceAdder:
         #: set by the executor's worker: whether a blocked write may be abandoned
         self.should_stop = lambda: False
 
-    def _split(self, timestep):
-        observations, masks = {}, {}
-        for agent in self._agents:
-            agent_obs = timestep.observation[agent]
-            observations[agent] = np.asarray(agent_obs.observation, dtype=np.float32)
-            masks[agent] = np.asarray(agent_obs.action_mask, dtype=np.float32)
-        return observations, masks
-
     def add_first(self, timestep, extras: Dict[str, Any]) -> None:
-        observations, masks = self._split(timestep)
+        observations, masks = split_observations(timestep, self._agents)
         self._last = (observations, masks, extras.get("state"))
 
     def _policy_field(self, extras: Dict[str, Any], name: str) -> Dict[str, Any]:
@@ -258,15 +229,9 @@ class OnPolicySequenceAdder:
         log_probs = self._policy_field(extras, "log_probs")
         values = self._policy_field(extras, "values")
         policy_actions = extras.get("policy_actions") or {}
-        stored_actions = {}
-        for a in self._agents:
-            chosen = policy_actions.get(a, actions.get(a))
-            stored_actions[a] = (
-                np.zeros(self._action_shapes[a], self._action_dtypes[a])  # an agent that did not act
-                if chosen is None
-                else np.asarray(chosen, dtype=self._action_dtypes[a]).reshape(self._action_shapes[a])
-            )
-        next_observations, next_masks = self._split(next_timestep)
+        # an agent that did not act stores zeros
+        stored_actions = {a: self._actions.typed(a, policy_actions.get(a, actions.get(a))) for a in self._agents}
+        next_observations, next_masks = split_observations(next_timestep, self._agents)
         step: Dict[str, Any] = {
             "observations": observations,
             "masks": masks,
@@ -290,25 +255,14 @@ class OnPolicySequenceAdder:
         self._last = None if next_timestep.last() else (next_observations, next_masks, next_state)
 
     def _write_sequence(self) -> None:
-        import tree
-
-        trajectory = tree.map_structure(lambda column: column[-self._length :], self._writer.history)
-        self._writer.create_item(self._table, 1.0, trajectory)
+        self._writer.create_item(self._table, 1.0, last_steps(self._writer.history, self._length))
         self._steps_in_sequence = 0
         self.items_written += 1
         self._wait_until_written()
 
     def _wait_until_written(self) -> None:
         """Block until the server holds every item written (the queue's back-pressure)."""
-        import reverb
-
-        while True:
-            try:
-                self._writer.flush(block_until_num_items=0, timeout_ms=FLUSH_SLICE_MS)
-                return
-            except reverb.errors.DeadlineExceededError:
-                if self.should_stop():
-                    return
+        flush_in_slices(self._writer, 0, self.should_stop)
 
     def flush(self) -> None:
         self._writer.flush()

@@ -12,6 +12,12 @@ def mava_register(registry):
     )
     registry.add(
         "dataset",
+        "sequence_replay",
+        "mava_plugins.datasets.sequence_replay:SequenceReplay",
+        description="Reverb replay of overlapping fixed-length sequences with stored recurrent state (R2D2-style burn-in)",
+    )
+    registry.add(
+        "dataset",
         "on_policy_sequences",
         "mava_plugins.datasets.on_policy:OnPolicySequences",
         description="Reverb queue of fixed-length sequences for on-policy systems; each trained on once, oldest first",

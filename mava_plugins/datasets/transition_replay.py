@@ -74,25 +74,7 @@ class TransitionReplay:
 
     # ---------------------------------------------------------------- iterator
     def iterator(self, builder: Any, server_address: str):
-        import reverb
-        import tensorflow as tf
-
-        c = self.config
-        interleaved = getattr(builder.backend_class, "interleaves_nodes", False)
-        dataset = reverb.TrajectoryDataset.from_table_signature(
-            server_address=server_address,
-            table=TABLE,
-            max_in_flight_samples_per_worker=2 * c.batch_size,
-            # concurrent backends: end the iterator when no data comes for a while, so the
-            # trainer can notice that the program is stopping instead of blocking forever
-            rate_limiter_timeout_ms=-1 if interleaved else SAMPLE_TIMEOUT_MS,
-        )
-        dataset = dataset.batch(c.batch_size, drop_remainder=True)
-        if c.prefetch:
-            dataset = dataset.prefetch(c.prefetch)
-        options = tf.data.Options()
-        options.experimental_deterministic = True
-        return iter(dataset.with_options(options))
+        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch)
 
     def trainer_steps_due(self, inserted: int) -> int:
         """Training steps owed after ``inserted`` transitions, when the backend interleaves nodes."""
@@ -104,14 +86,47 @@ class TransitionReplay:
     # -------------------------------------------------------------- priorities
     def importance_weights(self, probabilities, table_size):
         """Importance-sampling weights for prioritised replay (normalised to max 1)."""
-        import tensorflow as tf
-
-        probabilities = tf.cast(probabilities, tf.float32)  # Reverb reports float64
-        weights = tf.pow(tf.cast(table_size, tf.float32) * probabilities, -self.config.importance_exponent)
-        return weights / tf.reduce_max(weights)
+        return importance_weights(probabilities, table_size, self.config.importance_exponent)
 
     def update_priorities(self, client: Any, keys: Any, priorities: Any) -> None:
-        if not self.config.prioritised:
-            return
-        updates = {int(k): float(p) for k, p in zip(np.asarray(keys), np.asarray(priorities) + 1e-6)}
-        client.mutate_priorities(TABLE, updates=updates)
+        if self.config.prioritised:
+            write_priorities(client, TABLE, keys, priorities)
+
+
+def replay_iterator(builder: Any, server_address: str, table: str, batch_size: int, prefetch: int):
+    """Batches sampled from a replay table (shared by transition and sequence replay).
+
+    Under concurrent backends the iterator ends when no data comes for ``SAMPLE_TIMEOUT_MS``,
+    so the trainer can notice that the program is stopping instead of blocking forever.
+    """
+    import reverb
+    import tensorflow as tf
+
+    interleaved = getattr(builder.backend_class, "interleaves_nodes", False)
+    dataset = reverb.TrajectoryDataset.from_table_signature(
+        server_address=server_address,
+        table=table,
+        max_in_flight_samples_per_worker=2 * batch_size,
+        rate_limiter_timeout_ms=-1 if interleaved else SAMPLE_TIMEOUT_MS,
+    )
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if prefetch:
+        dataset = dataset.prefetch(prefetch)
+    options = tf.data.Options()
+    options.experimental_deterministic = True
+    return iter(dataset.with_options(options))
+
+
+def importance_weights(probabilities, table_size, exponent: float):
+    """``(N * P(i)) ** -exponent``, normalised to a maximum of 1 (Schaul et al. 2016)."""
+    import tensorflow as tf
+
+    probabilities = tf.cast(probabilities, tf.float32)  # Reverb reports float64
+    weights = tf.pow(tf.cast(table_size, tf.float32) * probabilities, -exponent)
+    return weights / tf.reduce_max(weights)
+
+
+def write_priorities(client: Any, table: str, keys: Any, priorities: Any) -> None:
+    """Write new priorities (plus a small epsilon, so none is 0) for the sampled keys."""
+    updates = {int(k): float(p) for k, p in zip(np.asarray(keys), np.asarray(priorities) + 1e-6)}
+    client.mutate_priorities(table, updates=updates)

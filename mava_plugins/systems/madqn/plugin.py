@@ -10,3 +10,9 @@ def mava_register(registry):
         "mava_plugins.systems.madqn.system:MADQN",
         description="multi-agent DQN: per-agent Q-networks, epsilon-greedy, target network, double-Q, n-step",
     )
+    registry.add(
+        "system",
+        "recurrent_madqn",
+        "mava_plugins.systems.madqn.system:RecurrentMADQN",
+        description="madqn with GRU agents (network=gru, dataset=sequence_replay): stored state, burn-in",
+    )

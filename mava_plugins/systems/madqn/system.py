@@ -1,20 +1,54 @@
-"""MADQN assembled from components: architecture, network, exploration and transition replay."""
+"""MADQN assembled from components: architecture, network, exploration and transition replay.
+
+``network=gru`` (with ``dataset=sequence_replay``) makes the agents recurrent; the
+``recurrent_madqn`` system is MADQN with those two defaults and nothing else changed.
+"""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Dict, List
 
+from mava_core.config import Component, component
 from mava_core.errors import ConfigError
 from mava_core.specs import MultiAgentSpec
 from mava_core.system import System
-from mava_plugins.components.q_learning import QLearningConfig, QNetworks, make_q_networks
+from mava_plugins.components.q_learning import (
+    QLearningConfig,
+    QNetworks,
+    is_recurrent,
+    make_epsilon_greedy_policy,
+    make_q_networks,
+)
 
-__all__ = ["MADQN", "MADQNConfig", "QNetworks"]
+__all__ = ["MADQN", "MADQNConfig", "QNetworks", "RecurrentMADQN", "RecurrentMADQNConfig", "recurrent_defaults"]
 
 
 @dataclasses.dataclass
 class MADQNConfig(QLearningConfig):
     """MADQN's settings: exactly the shared Q-learning settings (see ``QLearningConfig``)."""
+
+
+def recurrent_defaults(config_cls: type) -> type:
+    """A config class like ``config_cls`` whose defaults are ``network=gru`` and ``dataset=sequence_replay``.
+
+    The recurrent system variants (``recurrent_madqn``, ``recurrent_vdn``, ``recurrent_qmix``)
+    differ from their feedforward systems only by these defaults.
+    """
+    return dataclasses.make_dataclass(
+        f"Recurrent{config_cls.__name__}",
+        [
+            ("network", Component, component("network", "gru")),
+            ("dataset", Component, component("dataset", "sequence_replay")),
+        ],
+        bases=(config_cls,),
+        namespace={
+            "__doc__": f"{config_cls.__name__} with a recurrent (GRU) network trained on sequence replay.",
+            "__module__": config_cls.__module__,
+        },
+    )
+
+
+RecurrentMADQNConfig = recurrent_defaults(MADQNConfig)
 
 
 def check_discrete_actions(system: str, spec: MultiAgentSpec, environment: str) -> None:
@@ -42,17 +76,7 @@ class MADQN(System):
         return make_q_networks(self.spec, self.components.architecture, self.components.network)
 
     def make_policy(self, networks: QNetworks, evaluation: bool, seed: int):
-        from mava_plugins.components.value_policy import EpsilonGreedyPolicy
-
-        return EpsilonGreedyPolicy(
-            networks.online,
-            networks.groups,
-            self.spec,
-            self.components.exploration,
-            evaluation=evaluation,
-            seed=seed,
-            evaluation_epsilon=self.config.evaluation_epsilon,
-        )
+        return make_epsilon_greedy_policy(networks, self.spec, self.components, self.config, evaluation, seed)
 
     def policy_variables(self, networks: QNetworks) -> Dict[str, List[Any]]:
         return networks.policy_variables()
@@ -60,4 +84,13 @@ class MADQN(System):
     def make_learner(self, networks: QNetworks, replay_client: Any):
         from mava_plugins.systems.madqn.learner import MADQNLearner
 
-        return MADQNLearner(networks, self.config, self.components.dataset, replay_client)
+        recurrent = is_recurrent(self.components.network)
+        return MADQNLearner(networks, self.config, self.components.dataset, replay_client, recurrent=recurrent)
+
+
+class RecurrentMADQN(MADQN):
+    """MADQN with recurrent (GRU) agents trained on stored sequences (DRQN/R2D2-style)."""
+
+    name = "recurrent_madqn"
+    Config = RecurrentMADQNConfig
+    description = "MADQN with GRU agents: sequence replay with stored recurrent state and burn-in (network=gru)"

@@ -19,6 +19,18 @@ def mava_register(registry):
         f"{SYSTEMS}:QMIX",
         description="QMIX: agents' Q-values mixed monotonically by state-conditioned hypernetworks (mixer=monotonic)",
     )
+    registry.add(
+        "system",
+        "recurrent_vdn",
+        f"{SYSTEMS}:RecurrentVDN",
+        description="vdn with GRU agents (network=gru, dataset=sequence_replay): stored state, burn-in",
+    )
+    registry.add(
+        "system",
+        "recurrent_qmix",
+        f"{SYSTEMS}:RecurrentQMIX",
+        description="qmix with GRU agents (network=gru, dataset=sequence_replay): mixes every step with its state",
+    )
     registry.add("mixer", "additive", f"{MIXERS}:AdditiveMixer", description="VDN: sum of the agents' chosen Q-values")
     registry.add(
         "mixer",

@@ -22,8 +22,14 @@ from mava_core.config import Component, bounded, component
 from mava_core.errors import ConfigError
 from mava_core.specs import MultiAgentSpec
 from mava_core.system import System
-from mava_plugins.components.q_learning import QLearningConfig, QNetworks, make_q_networks
-from mava_plugins.systems.madqn.system import check_discrete_actions
+from mava_plugins.components.q_learning import (
+    QLearningConfig,
+    QNetworks,
+    is_recurrent,
+    make_epsilon_greedy_policy,
+    make_q_networks,
+)
+from mava_plugins.systems.madqn.system import check_discrete_actions, recurrent_defaults
 
 TEAM_REWARDS = ("mean", "sum")
 
@@ -41,6 +47,10 @@ class QMIXConfig(VDNConfig):
     """QMIX's settings: VDN's with the monotonic (state-conditioned) mixer."""
 
     mixer: Component = component("mixer", "monotonic")
+
+
+RecurrentVDNConfig = recurrent_defaults(VDNConfig)
+RecurrentQMIXConfig = recurrent_defaults(QMIXConfig)
 
 
 @dataclasses.dataclass
@@ -90,17 +100,7 @@ class ValueDecomposition(System):
         return ValueDecompositionNetworks(q, mixers[0], mixers[1], agents)
 
     def make_policy(self, networks: ValueDecompositionNetworks, evaluation: bool, seed: int):
-        from mava_plugins.components.value_policy import EpsilonGreedyPolicy
-
-        return EpsilonGreedyPolicy(
-            networks.q.online,
-            networks.q.groups,
-            self.spec,
-            self.components.exploration,
-            evaluation=evaluation,
-            seed=seed,
-            evaluation_epsilon=self.config.evaluation_epsilon,
-        )
+        return make_epsilon_greedy_policy(networks.q, self.spec, self.components, self.config, evaluation, seed)
 
     def policy_variables(self, networks: ValueDecompositionNetworks) -> Dict[str, List[Any]]:
         return networks.q.policy_variables()
@@ -108,7 +108,8 @@ class ValueDecomposition(System):
     def make_learner(self, networks: ValueDecompositionNetworks, replay_client: Any):
         from mava_plugins.systems.value_decomposition.learner import ValueDecompositionLearner
 
-        return ValueDecompositionLearner(networks, self.config, self.components.dataset, replay_client)
+        recurrent = is_recurrent(self.components.network)
+        return ValueDecompositionLearner(networks, self.config, self.components.dataset, replay_client, recurrent=recurrent)
 
 
 class VDN(ValueDecomposition):
@@ -135,3 +136,19 @@ class QMIX(ValueDecomposition):
                 f"qmix needs a global state for its mixer but {environment} provides none; "
                 "use an environment with a state, or vdn (mixer=additive), which needs none",
             )
+
+
+class RecurrentVDN(VDN):
+    """VDN with recurrent (GRU) agents trained on stored sequences."""
+
+    name = "recurrent_vdn"
+    Config = RecurrentVDNConfig
+    description = "VDN with GRU agents: sequence replay with stored recurrent state and burn-in (network=gru)"
+
+
+class RecurrentQMIX(QMIX):
+    """QMIX with recurrent (GRU) agents trained on stored sequences; mixes at every step with that step's state."""
+
+    name = "recurrent_qmix"
+    Config = RecurrentQMIXConfig
+    description = "QMIX with GRU agents: sequence replay with stored recurrent state and burn-in (network=gru)"
