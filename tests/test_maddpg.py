@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import collections
 import os
-import uuid
 
 import numpy as np
 import pytest
-from helpers import local_run, read_csv
+from helpers import launchpad_run, local_run, read_csv
 
 from mava_core.config import RunConfig
 from mava_core.errors import ConfigError
@@ -314,33 +313,10 @@ def test_state_based_critics_need_a_state(tmp_path):
 
 # ------------------------------------------------------------------------ launchpad
 @pytest.mark.slow
-def test_launchpad_two_executors_train_mad4pg(tmp_path, monkeypatch):
-    monkeypatch.setenv("MAVA_TEST_RUN_MARKER", uuid.uuid4().hex)
-    run = RunConfig(
-        system="mad4pg",
-        environment="debug:simple_spread",
-        backend="launchpad",
-        executors=2,
-        env_steps=1_000,
-        seed=1,
-        eval_every=1_000,
-        eval_episodes=2,
-        random_baseline_episodes=2,
-        loggers=("csv",),
-        run_dir=str(tmp_path),
-        log_every_seconds=0.0,
-        env_options=dict(CONTINUOUS),
-    )
+def test_launchpad_two_executors_train_mad4pg(tmp_path):
     overrides = {"dataset.min_size": 200, "dataset.batch_size": 32, "v_min": -60.0, "v_max": 0.0, "num_atoms": 21}
-    summary = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager()).launch()
-    assert summary["backend"] == "launchpad"
-    assert summary["env_steps"] >= 1_000
-    assert summary["trainer_steps"] > 0
-    logs = tmp_path / "logs"
-    for name in ("executor_0.csv", "executor_1.csv", "trainer.csv"):
-        assert (logs / name).exists(), f"missing {name}: {sorted(os.listdir(logs))}"
-    rows = read_csv(logs / "trainer.csv")
-    assert rows and np.isfinite(float(rows[-1]["loss/critic_loss"])) and np.isfinite(float(rows[-1]["loss/policy_loss"]))
+    _, rows = launchpad_run(tmp_path, "mad4pg", "debug:simple_spread", 1_000, overrides, env_options=CONTINUOUS, eval_episodes=2)
+    assert np.isfinite(float(rows[-1]["loss/critic_loss"])) and np.isfinite(float(rows[-1]["loss/policy_loss"]))
 
 
 def test_continuous_debug_spread_moves_by_velocity():

@@ -8,7 +8,7 @@ import dm_env
 import numpy as np
 import pytest
 from dm_env import specs
-from helpers import local_run, read_csv
+from helpers import launchpad_run, local_run, read_csv
 
 from mava_core.config import RunConfig
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
@@ -254,21 +254,7 @@ def test_continuous_actions_smoke(tmp_path):
 def test_launchpad_trains_on_fresh_sequences_only(tmp_path):
     """Two executors under Launchpad: the trainer takes steps, every sequence is sampled at most
     once, and the queue keeps executors from running far ahead of the trainer."""
-    sequence_length, batch_size, max_size = 10, 4, 4
-    run = RunConfig(
-        system="mappo",
-        environment="debug:simple_spread",
-        backend="launchpad",
-        executors=2,
-        env_steps=1_500,
-        seed=1,
-        eval_every=1_500,
-        eval_episodes=2,
-        random_baseline_episodes=2,
-        loggers=("csv",),
-        run_dir=str(tmp_path),
-        log_every_seconds=0.0,
-    )
+    sequence_length, batch_size, max_size, executors = 10, 4, 4, 2
     overrides = {
         "dataset.sequence_length": sequence_length,
         "dataset.batch_size": batch_size,
@@ -276,15 +262,11 @@ def test_launchpad_trains_on_fresh_sequences_only(tmp_path):
         "dataset.epochs": 1,
         "dataset.minibatches": 1,
     }
-    summary = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager()).launch()
-    assert summary["env_steps"] >= 1_500
-    assert summary["trainer_steps"] > 0
-    rows = read_csv(tmp_path / "logs" / "trainer.csv")
-    assert rows
+    summary, rows = launchpad_run(tmp_path, "mappo", "debug:simple_spread", 1_500, overrides, executors=executors, eval_episodes=2)
     assert all(float(row["resampled_sequences"]) == 0 for row in rows)
     sampled = max(int(float(row["sequences_sampled"])) for row in rows)
     written = summary["env_steps"] // sequence_length  # at most this many sequences were inserted
     assert 0 < sampled <= written
     # executors wait for the trainer: what was never trained on fits in the queue, the batch
     # being sampled and each executor's unfinished sequence
-    assert written - sampled <= max_size + batch_size + run.executors
+    assert written - sampled <= max_size + batch_size + executors

@@ -10,16 +10,14 @@
 """
 from __future__ import annotations
 
-import os
 import types
-import uuid
 from typing import Any, Dict, List
 
 import dm_env
 import numpy as np
 import pytest
 from dm_env import specs
-from helpers import local_run, read_csv
+from helpers import launchpad_run, local_run, read_csv
 
 from mava_core.config import RunConfig
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
@@ -454,25 +452,7 @@ def test_recurrent_qmix_reaches_the_optimum_of_the_two_step_game(tmp_path):
 
 # ------------------------------------------------------------------------- launchpad
 @pytest.mark.slow
-def test_recurrent_madqn_trains_on_launchpad_with_two_executors(tmp_path, monkeypatch):
-    from test_launchpad import MARKER, _processes_with_marker
-
-    marker = uuid.uuid4().hex
-    monkeypatch.setenv(MARKER, marker)
-    run = RunConfig(
-        system="recurrent_madqn",
-        environment="debug:simple_spread",
-        backend="launchpad",
-        executors=2,
-        env_steps=1_000,
-        seed=1,
-        eval_every=1_000,
-        eval_episodes=1,
-        random_baseline_episodes=1,
-        loggers=("csv",),
-        run_dir=str(tmp_path),
-        log_every_seconds=0.0,
-    )
+def test_recurrent_madqn_trains_on_launchpad_with_two_executors(tmp_path):
     overrides = {
         "dataset.min_size": 20,
         "dataset.batch_size": 8,
@@ -482,14 +462,5 @@ def test_recurrent_madqn_trains_on_launchpad_with_two_executors(tmp_path, monkey
         "network.core_size": 16,
         "network.torso_sizes": "16",
     }
-    summary = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager()).launch()
-    assert summary["system"] == "recurrent_madqn" and summary["backend"] == "launchpad"
-    assert summary["env_steps"] >= 1_000
-    assert summary["trainer_steps"] > 0
-    trainer_rows = read_csv(tmp_path / "logs" / "trainer.csv")
-    assert trainer_rows and int(float(trainer_rows[-1]["trainer_steps"])) > 0
+    _, trainer_rows = launchpad_run(tmp_path, "recurrent_madqn", "debug:simple_spread", 1_000, overrides)
     assert np.isfinite(float(trainer_rows[-1]["loss/q_loss"]))
-    for name in ("executor_0.csv", "executor_1.csv"):
-        assert (tmp_path / "logs" / name).exists()
-    assert not _processes_with_marker(marker)
-    assert not os.path.exists(tmp_path / ".launchpad_program.pkl")

@@ -9,12 +9,10 @@ settle on the safe branch (7). A random policy averages 4.75.
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 
 import numpy as np
 import pytest
-from helpers import local_run, read_csv
+from helpers import launchpad_run, local_run, read_csv
 
 from mava_core import hookimpl
 from mava_core.config import RunConfig
@@ -212,35 +210,8 @@ def test_continuous_actions_are_refused():
 
 # ------------------------------------------------------------------------ launchpad
 @pytest.mark.slow
-def test_qmix_trains_on_launchpad_with_two_executors(tmp_path, monkeypatch):
-    from test_launchpad import MARKER, _processes_with_marker
-
-    marker = uuid.uuid4().hex
-    monkeypatch.setenv(MARKER, marker)
-    run = RunConfig(
-        system="qmix",
-        environment="debug:simple_spread",
-        backend="launchpad",
-        executors=2,
-        env_steps=1_000,
-        seed=1,
-        eval_every=1_000,
-        eval_episodes=1,
-        random_baseline_episodes=1,
-        loggers=("csv",),
-        run_dir=str(tmp_path),
-        log_every_seconds=0.0,
-    )
+def test_qmix_trains_on_launchpad_with_two_executors(tmp_path):
     overrides = {"dataset.min_size": 200, "dataset.batch_size": 16, "network.hidden_sizes": "32", "mixer.embed_size": 8}
-    summary = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager()).launch()
-    assert summary["system"] == "qmix" and summary["backend"] == "launchpad"
-    assert summary["env_steps"] >= 1_000
-    assert summary["trainer_steps"] > 0
-    trainer_rows = read_csv(tmp_path / "logs" / "trainer.csv")
-    assert trainer_rows and int(float(trainer_rows[-1]["trainer_steps"])) > 0
+    _, trainer_rows = launchpad_run(tmp_path, "qmix", "debug:simple_spread", 1_000, overrides)
     assert np.isfinite(float(trainer_rows[-1]["loss/q_loss"]))
     assert "mean_q_total" in trainer_rows[-1]
-    for name in ("executor_0.csv", "executor_1.csv"):
-        assert (tmp_path / "logs" / name).exists()
-    assert not _processes_with_marker(marker)
-    assert not os.path.exists(tmp_path / ".launchpad_program.pkl")

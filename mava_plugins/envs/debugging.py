@@ -17,6 +17,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError, UnknownNameError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs.options import reject_unknown_options
 
 _F32 = np.float32
 
@@ -239,8 +240,5 @@ class DebugFamily:
         if task not in TASKS:
             raise UnknownNameError("debug task", task, cls.tasks())
         env_class, defaults = TASKS[task]
-        for key in options:
-            if key not in defaults:
-                valid = ", ".join(defaults) if defaults else "(none)"
-                raise ConfigError(f"env.{key}", f"unknown option for debug:{task}; valid options: {valid}")
+        reject_unknown_options(f"debug:{task}", options, defaults)
         return env_class(seed=seed, **{**defaults, **options})

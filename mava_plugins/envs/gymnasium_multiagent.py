@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
-import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import dm_env
@@ -26,6 +25,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError, MissingDependencyError, UnknownNameError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
 
 _F32 = np.float32
 
@@ -214,9 +214,8 @@ class GymnasiumMultiAgentFamily:
             raise UnknownNameError(f"{family} task", task, near)
         spec = gymnasium.registry[task]
         valid = _constructor_options(spec.entry_point)
-        for key in options:
-            if valid is not None and key not in valid:
-                raise ConfigError(f"env.{key}", f"unknown option for {family}:{task}; valid options: {', '.join(valid)}")
+        if valid is not None:
+            reject_unknown_options(f"{family}:{task}", options, valid)
         try:
             env = gymnasium.make(task, disable_env_checker=True, **options)
         except (TypeError, ValueError, AssertionError) as error:
@@ -231,11 +230,10 @@ def _constructor_options(entry_point: Any) -> Optional[List[str]]:
     module_name, _, attribute = entry_point.partition(":")
     try:
         constructor = getattr(importlib.import_module(module_name), attribute)
-        parameters = inspect.signature(constructor.__init__).parameters.values()
-    except (ImportError, AttributeError, TypeError, ValueError):
+    except (ImportError, AttributeError):
         return None
-    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [p.name for p in parameters if p.kind in keyword and p.name != "self"]
+    defaults = keyword_defaults(constructor)
+    return None if defaults is None else list(defaults)
 
 
 class LevelBasedForaging(GymnasiumMultiAgentFamily):

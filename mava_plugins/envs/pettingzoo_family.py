@@ -7,10 +7,10 @@ mpe2 are imported only when an environment is made.
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any, Dict, List, Optional, Tuple
 
 from mava_core.errors import ConfigError, MissingDependencyError, UnknownNameError
+from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
 from mava_plugins.envs.pettingzoo_wrapper import PettingZooParallelEnvironment
 
 FAMILY = "pettingzoo"
@@ -45,13 +45,9 @@ def constructor_options(module: Any) -> Optional[List[str]]:
     """
     for attribute in ("raw_env", "parallel_env"):
         constructor = getattr(module, attribute, None)
-        if constructor is None:
-            continue
-        parameters = list(inspect.signature(constructor).parameters.values())
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-            continue
-        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        return [p.name for p in parameters if p.kind in keyword and p.name != "self"]
+        defaults = keyword_defaults(constructor) if constructor is not None else None
+        if defaults is not None:
+            return list(defaults)
     return None
 
 
@@ -74,11 +70,7 @@ class PettingZooFamily:
         module = _import_task_module(task, module_path)
         valid = constructor_options(module)
         if valid is not None:
-            for key in options:
-                if key not in valid:
-                    raise ConfigError(
-                        f"env.{key}", f"unknown option for {FAMILY}:{task}; valid options: {', '.join(valid)}"
-                    )
+            reject_unknown_options(f"{FAMILY}:{task}", options, valid)
         kwargs = {**defaults, **options}
         try:
             env = module.parallel_env(**kwargs)

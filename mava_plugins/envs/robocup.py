@@ -38,6 +38,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError, MavaError, UnknownNameError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs.options import reject_unknown_options
 
 FAMILY = "robocup"
 DEFAULT_TASK = "1v1"
@@ -594,13 +595,8 @@ class RoboCupEnvironment(MultiAgentEnvironment):
 
 # ----------------------------------------------------------------------------- family
 def _check_options(task: str, options: Dict[str, Any]) -> Dict[str, Any]:
-    checked = dict(DEFAULT_OPTIONS)
-    for key, value in options.items():
-        if key not in DEFAULT_OPTIONS:
-            raise ConfigError(
-                f"env.{key}", f"unknown option for {FAMILY}:{task}; valid options: {', '.join(DEFAULT_OPTIONS)}"
-            )
-        checked[key] = value
+    reject_unknown_options(f"{FAMILY}:{task}", options, DEFAULT_OPTIONS)
+    checked = {**DEFAULT_OPTIONS, **options}
 
     def integer(key: str, low: int, high: Optional[int] = None) -> None:
         value = checked[key]

@@ -21,7 +21,6 @@ to install the real one (see ``docs/environments/smac.md``).
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any, Dict, List, Optional
 
 import dm_env
@@ -31,6 +30,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError, MavaError, MissingDependencyError, UnknownNameError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
 
 FAMILY = "smac"
 DEFAULT_TASK = "3m"
@@ -99,14 +99,7 @@ def import_starcraft2env() -> Any:
 
 def _option_defaults(env_class: Any) -> Optional[Dict[str, Any]]:
     """Keyword options of the ``StarCraft2Env`` constructor and their defaults (None: unknown)."""
-    try:
-        parameters = list(inspect.signature(env_class).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {p.name: p.default for p in parameters if p.kind in keyword and p.name not in ("self", *_RESERVED)}
+    return keyword_defaults(env_class, exclude=("self", *_RESERVED))
 
 
 def check_options(task: str, options: Dict[str, Any], defaults: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -119,10 +112,8 @@ def check_options(task: str, options: Dict[str, Any], defaults: Optional[Dict[st
         if key in _RESERVED:
             source = "the task name (smac:<map>)" if key == "map_name" else "the run's seed"
             raise ConfigError(f"env.{key}", f"is set from {source}; it is not an option of {FAMILY}:{task}")
-        if defaults is not None and key not in defaults:
-            raise ConfigError(
-                f"env.{key}", f"unknown option for {FAMILY}:{task}; valid options: {', '.join(defaults)}"
-            )
+        if defaults is not None:
+            reject_unknown_options(f"{FAMILY}:{task}", {key: value}, defaults)
         if key == "difficulty":
             text = str(value).upper() if not isinstance(value, bool) else ""
             if text not in DIFFICULTIES:

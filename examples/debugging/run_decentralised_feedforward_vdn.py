@@ -4,11 +4,11 @@ Agents explore uniformly (epsilon 1, as in the paper) and learn off-policy. Unde
 data VDN's additive decomposition values the 2B branch at 6.5 (the least-squares fit of a
 sum Q_1 + Q_2 to its payoff matrix [[0, 1], [1, 8]] gives 6.5 for the joint action (1, 1)),
 so the greedy policy settles on the safe branch and the final evaluation returns 7, the
-paper's result (QMIX reaches 8, see run_feedforward_qmix.py).
+paper's result (QMIX reaches 8, see run_decentralised_feedforward_qmix.py).
 Takes about half a minute on 2 cores:
 
-    make run EXAMPLE=examples/debugging/run_feedforward_vdn.py
-    .venv/bin/python examples/debugging/run_feedforward_vdn.py --seed 2 learning_rate=0.001
+    make run EXAMPLE=examples/debugging/run_decentralised_feedforward_vdn.py
+    .venv/bin/python examples/debugging/run_decentralised_feedforward_vdn.py --seed 2 learning_rate=0.001
 """
 import sys
 

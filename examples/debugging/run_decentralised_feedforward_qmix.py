@@ -3,10 +3,10 @@
 Agents explore uniformly (epsilon 1, as in the paper) and learn off-policy; QMIX's
 state-conditioned monotonic mixer represents the 2B payoff well enough that the greedy
 policy takes the risky branch and the final evaluation reaches the optimal joint return 8
-(VDN settles on 7, see run_feedforward_vdn.py). Takes about half a minute on 2 cores:
+(VDN settles on 7, see run_decentralised_feedforward_vdn.py). Takes about half a minute on 2 cores:
 
-    make run EXAMPLE=examples/debugging/run_feedforward_qmix.py
-    .venv/bin/python examples/debugging/run_feedforward_qmix.py --seed 2 mixer.embed_size=16
+    make run EXAMPLE=examples/debugging/run_decentralised_feedforward_qmix.py
+    .venv/bin/python examples/debugging/run_decentralised_feedforward_qmix.py --seed 2 mixer.embed_size=16
 """
 import sys
 
