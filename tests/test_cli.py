@@ -78,7 +78,7 @@ def test_envs_text_and_json(capsys):
     assert {"  debug:two_step", "  debug:simple_spread", "  pettingzoo:simple_spread_v3"} <= set(lines)
     status, out, _ = mava(capsys, "envs", "--json")
     listing = json.loads(out)
-    assert status == 0 and listing["debug"]["tasks"] == ["two_step", "simple_spread"]
+    assert status == 0 and listing["debug"]["tasks"] == ["two_step", "simple_spread", "switch_riddle"]
     assert listing["debug"]["plugin"] == "debugging_envs"
 
 
@@ -122,7 +122,7 @@ MISTAKES = [
     (["run", "madqn", "atari:pong"], f"unknown environment 'atari'; available: {names('environment')}"),
     (["run", "madqn", "debug_two_step"],
      "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), got 'debug_two_step'"),
-    (["run", "madqn", "debug:three_step"], "unknown debug task 'three_step'; available: simple_spread, two_step"),
+    (["run", "madqn", "debug:three_step"], "unknown debug task 'three_step'; available: simple_spread, switch_riddle, two_step"),
     (["run", "madqn", "debug:two_step", "--backend", "ray"], f"unknown backend 'ray'; available: {names('backend')}"),
     (["run", "madqn", "debug:two_step", "learning_rat=0.1"], "config key 'learning_rat': unknown key; valid keys here are: "),
     (["run", "madqn", "debug:two_step", "learning_rate=fast"], "config key 'learning_rate': expected float, got 'fast'"),

@@ -147,7 +147,7 @@ def test_registry_and_tasks():
         "simple_tag_v3",
         "simple_reference_v3",
     }
-    assert set(_family("debug").tasks()) == {"two_step", "simple_spread"}
+    assert set(_family("debug").tasks()) == {"two_step", "simple_spread", "switch_riddle"}
 
 
 @pytest.mark.parametrize("family", FAMILIES)

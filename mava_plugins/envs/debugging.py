@@ -3,11 +3,14 @@
 * ``two_step``: the two-step cooperative matrix game of QMIX (Rashid et al. 2018).
 * ``simple_spread``: a simplified, fast, numpy version of MPE's simple spread, with discrete
   moves (default) or 2-D velocity actions in ``[-1, 1]`` (``env.continuous=true``).
+* ``switch_riddle``: the switch riddle of Foerster et al. 2016 ("Learning to communicate
+  with deep multi-agent reinforcement learning"), with action masks.
 
-Both are deterministic under their seed and need nothing beyond numpy and dm_env.
+All are deterministic under their seed and need nothing beyond numpy and dm_env.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, List, Optional
 
 import dm_env
@@ -218,15 +221,128 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
         }
 
 
+class SwitchRiddleEnvironment(MultiAgentEnvironment):
+    """The switch riddle: prisoners visit a room with a light bulb, one at a time, at random.
+
+    Each step one agent, drawn uniformly at random (with replacement), is in the room. Actions
+    are 0 none, 1 toggle the light, 2 tell ("every prisoner has been in the room"); only the
+    agent in the room may toggle or tell (its mask is ``[1, 1, 1]``, everyone else's
+    ``[1, 0, 0]``; a masked action that is sent anyway is treated as none). Telling ends the
+    episode with reward +1 for every agent if every agent has been in the room by then, and
+    -1 otherwise. Otherwise the episode ends after ``max_steps`` steps with reward 0. Both
+    endings are terminations (discount 0): the game is over. The light starts off.
+
+    An agent observes ``(in_room, light, t / max_steps)``: whether it is in the room, the
+    light (1 on, 0 off) only when it is in the room (0 otherwise), and the elapsed fraction
+    of the episode. The global state is the one-hot of the agent in the room, the light,
+    every agent's has-visited flag and ``t / max_steps`` (``2 * num_agents + 2`` values).
+
+    ``max_steps`` defaults to ``4 * num_agents - 6`` as in the paper (6 steps for 3 agents),
+    but at least ``num_agents``. The room's visitors come from a generator seeded by ``seed``.
+    """
+
+    NONE, TOGGLE, TELL = 0, 1, 2
+
+    def __init__(self, seed: int = 0, num_agents: int = 3, max_steps: Optional[int] = None):
+        if isinstance(num_agents, bool) or not isinstance(num_agents, (int, np.integer)) or num_agents < 1:
+            raise ConfigError("env.num_agents", f"must be a positive integer, got {num_agents!r}")
+        if max_steps is None:
+            max_steps = max(4 * int(num_agents) - 6, int(num_agents))
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+            raise ConfigError("env.max_steps", f"must be a positive integer, got {max_steps!r}")
+        self._n = int(num_agents)
+        self._max_steps = int(max_steps)
+        self._seed = seed
+        self._rng: Optional[np.random.Generator] = None
+        self._agent_ids = [f"agent_{i}" for i in range(self._n)]
+        spec = _discrete_spec(self._agent_ids, 3, 3, 2 * self._n + 2)
+        self._spec = dataclasses.replace(spec, has_action_masks=True)
+        self._in_room_mask = _ones_mask(3)
+        self._outside_mask = np.array([1.0, 0.0, 0.0], _F32)
+        self._outside_mask.flags.writeable = False
+        self._in_room = 0
+        self._light = False
+        self._visited = np.zeros((self._n,), bool)
+        self._steps = 0
+        self._outcome = 0.0
+        self._reset_next_step = True
+
+    def multi_agent_spec(self) -> MultiAgentSpec:
+        return self._spec
+
+    @property
+    def agent_in_room(self) -> str:
+        return self._agent_ids[self._in_room]
+
+    def _enter(self) -> None:
+        self._in_room = int(self._rng.integers(self._n))
+        self._visited[self._in_room] = True
+
+    def reset(self) -> dm_env.TimeStep:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        self._light = False
+        self._visited[:] = False
+        self._steps = 0
+        self._outcome = 0.0
+        self._reset_next_step = False
+        self._enter()
+        return first_timestep(self._spec, self._observations())
+
+    def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
+        if self._reset_next_step:
+            return self.reset()
+        action = int(actions[self.agent_in_room])
+        self._steps += 1
+        reward, last = 0.0, False
+        if action == self.TOGGLE:
+            self._light = not self._light
+        elif action == self.TELL:
+            reward = 1.0 if self._visited.all() else -1.0
+            last = True
+        if not last and self._steps >= self._max_steps:
+            last = True
+        if not last:
+            self._enter()
+        self._outcome = reward
+        self._reset_next_step = last
+        discount = 0.0 if last else 1.0
+        return next_timestep(
+            self._observations(),
+            dict.fromkeys(self._agent_ids, reward),
+            dict.fromkeys(self._agent_ids, discount),
+            last,
+        )
+
+    def _observations(self) -> Dict[str, AgentObservation]:
+        fraction = self._steps / self._max_steps
+        observations = {}
+        for i, aid in enumerate(self._agent_ids):
+            inside = i == self._in_room
+            obs = np.array([float(inside), float(inside and self._light), fraction], _F32)
+            observations[aid] = AgentObservation(obs, self._in_room_mask if inside else self._outside_mask)
+        return observations
+
+    def get_state(self) -> np.ndarray:
+        room = np.zeros((self._n,), _F32)
+        room[self._in_room] = 1.0
+        tail = [float(self._light), *self._visited.astype(_F32), self._steps / self._max_steps]
+        return np.concatenate([room, np.array(tail, _F32)])
+
+    def metrics(self) -> Dict[str, float]:
+        return {"success": float(self._outcome > 0), "told_too_early": float(self._outcome < 0)}
+
+
 #: task name -> (environment class, its options and their defaults)
 TASKS: Dict[str, tuple] = {
     "two_step": (TwoStepEnvironment, {}),
     "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25, "continuous": False}),
+    "switch_riddle": (SwitchRiddleEnvironment, {"num_agents": 3, "max_steps": None}),
 }
 
 
 class DebugFamily:
-    """Small numpy environments for tests: ``two_step`` and ``simple_spread``."""
+    """Small numpy environments for tests: ``two_step``, ``simple_spread`` and ``switch_riddle``."""
 
     name = "debug"
     default_task = "two_step"
