@@ -15,7 +15,7 @@ from mava_plugins.wrappers.death_masking import DeathMaskingWrapper
 from mava_plugins.wrappers.observation_normalisation import ObservationNormalisationWrapper
 from mava_plugins.wrappers.previous_action import PreviousActionWrapper
 from mava_plugins.wrappers.reward_normalisation import RewardNormalisationWrapper
-from tests.helpers import local_run
+from helpers import local_run
 from tests.test_environments import _check_timestep, _run_episode
 
 NEW_WRAPPERS = ("previous_action", "observation_normalisation", "reward_normalisation", "death_masking")
