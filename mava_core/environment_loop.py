@@ -3,6 +3,7 @@
 Fires ``mava_env_loop_episode_start``, ``mava_env_loop_step`` and
 ``mava_env_loop_episode_end``; an episode's result (returns, length, steps/s and the
 environment's own metrics) goes to the loggers after the end hook has added to it.
+:class:`SequentialEnvironmentLoop` runs turn-based environments.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class EnvironmentLoop:
         if self._timestep is None or self._timestep.last():
             self._begin_episode()
         actions = self.executor.select_actions(self._timestep.observation)
-        timestep = self.environment.step(actions)
+        timestep = self.environment.step(self._environment_actions(actions))
         self.executor.observe(actions, timestep)
         if self._should_update:
             self.executor.update()
@@ -70,6 +71,14 @@ class EnvironmentLoop:
             return self._end_episode()
         return None
 
+    def _environment_actions(self, actions: Dict[str, Any]) -> Dict[str, Any]:
+        """The actions passed to the environment; every agent's here (the executor sees all of them)."""
+        return actions
+
+    def _episode_extras(self) -> Dict[str, Any]:
+        """Keys a subclass adds to each episode result, before the environment's metrics."""
+        return {}
+
     def _end_episode(self) -> Dict[str, Any]:
         self.episodes += 1
         elapsed = max(time.perf_counter() - self._episode_start, 1e-9)
@@ -81,6 +90,7 @@ class EnvironmentLoop:
             "steps_per_second": self._episode_length / elapsed,
             "episodes": self.episodes,
         }
+        result.update(self._episode_extras())
         result.update(self.environment.metrics())
         self._hooks.mava_env_loop_episode_end(loop=self, result=result)
         return result
@@ -115,3 +125,30 @@ class EnvironmentLoop:
                 if on_episode is not None:
                     on_episode(result)
         return self.steps - start_steps
+
+
+class SequentialEnvironmentLoop(EnvironmentLoop):
+    """The loop for turn-based environments (``MultiAgentSpec.kind == SEQUENTIAL``).
+
+    The executor still acts and observes for every agent in one batched call (datasets store
+    joint steps); only the agents named by ``environment.current_agents()`` have their
+    actions passed to the environment. Each episode result adds, per agent, the turns it
+    took (``turns_<agent>``) and its own return (``return_<agent>``; in a zero-sum game
+    the mean ``episode_return`` is always 0).
+    """
+
+    def _begin_episode(self) -> None:
+        super()._begin_episode()
+        self._turns = dict.fromkeys(self._episode_returns, 0)
+
+    def _environment_actions(self, actions: Dict[str, Any]) -> Dict[str, Any]:
+        acting = {}
+        for agent in self.environment.current_agents():
+            acting[agent] = actions[agent]
+            self._turns[agent] += 1
+        return acting
+
+    def _episode_extras(self) -> Dict[str, Any]:
+        extras: Dict[str, Any] = {f"turns_{agent}": turns for agent, turns in self._turns.items()}
+        extras.update({f"return_{agent}": value for agent, value in self._episode_returns.items()})
+        return extras

@@ -1,30 +1,54 @@
-"""The ``pettingzoo`` environment family: MPE tasks from ``mpe2``, wrapped for Mava.
+"""The ``pettingzoo`` environment family: PettingZoo tasks wrapped for Mava.
 
+Parallel tasks (all agents act each step) are MPE from ``mpe2`` and butterfly's
+knights-archers-zombies; turn-based (AEC) tasks are classic board games, wrapped by
+:class:`~mava_plugins.envs.pettingzoo_aec_wrapper.PettingZooAECEnvironment` (one step per turn).
 ``PettingZooFamily.make(task, seed, **options)`` forwards ``options`` to the task's
 PettingZoo constructor after checking their names against its signature. PettingZoo and
 mpe2 are imported only when an environment is made.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Union
 
 from mava_core.errors import ConfigError, MissingDependencyError, UnknownNameError
 from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
+from mava_plugins.envs.pettingzoo_aec_wrapper import PettingZooAECEnvironment
 from mava_plugins.envs.pettingzoo_wrapper import PettingZooParallelEnvironment
 
 FAMILY = "pettingzoo"
 DEFAULT_TASK = "simple_spread_v3"
 
-_MPE_DEFAULTS = {"max_cycles": 25, "continuous_actions": False}
+PARALLEL_API = "parallel"  # the module's ``parallel_env``, wrapped by PettingZooParallelEnvironment
+AEC_API = "aec"  # the module's ``env`` (PettingZoo's checking wrappers included), one Mava step per turn
 
-#: task name -> (module with ``parallel_env``/``raw_env``, default constructor kwargs)
-TASKS: Dict[str, Tuple[str, Dict[str, Any]]] = {
-    "simple_spread_v3": ("mpe2.simple_spread_v3", dict(_MPE_DEFAULTS)),
-    "simple_speaker_listener_v4": ("mpe2.simple_speaker_listener_v4", dict(_MPE_DEFAULTS)),
-    "simple_adversary_v3": ("mpe2.simple_adversary_v3", dict(_MPE_DEFAULTS)),
-    "simple_tag_v3": ("mpe2.simple_tag_v3", dict(_MPE_DEFAULTS)),
-    "simple_reference_v3": ("mpe2.simple_reference_v3", dict(_MPE_DEFAULTS)),
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A task: the module holding its constructors, which API to use, and default constructor kwargs."""
+
+    module: str
+    api: str = PARALLEL_API
+    defaults: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+_MPE_DEFAULTS = {"max_cycles": 25, "continuous_actions": False}
+_CLASSIC = "pettingzoo.classic"
+
+#: task name -> Task
+TASKS: Dict[str, Task] = {
+    "simple_spread_v3": Task("mpe2.simple_spread_v3", defaults=_MPE_DEFAULTS),
+    "simple_speaker_listener_v4": Task("mpe2.simple_speaker_listener_v4", defaults=_MPE_DEFAULTS),
+    "simple_adversary_v3": Task("mpe2.simple_adversary_v3", defaults=_MPE_DEFAULTS),
+    "simple_tag_v3": Task("mpe2.simple_tag_v3", defaults=_MPE_DEFAULTS),
+    "simple_reference_v3": Task("mpe2.simple_reference_v3", defaults=_MPE_DEFAULTS),
+    "knights_archers_zombies_v11": Task(
+        "pettingzoo.butterfly.knights_archers_zombies.knights_archers_zombies", defaults={"obs_method": "vector"}
+    ),
+    "tictactoe_v3": Task(f"{_CLASSIC}.tictactoe.tictactoe", api=AEC_API),
+    "connect_four_v3": Task(f"{_CLASSIC}.connect_four.connect_four", api=AEC_API),
 }
 
 
@@ -52,7 +76,7 @@ def constructor_options(module: Any) -> Optional[List[str]]:
 
 
 class PettingZooFamily:
-    """PettingZoo parallel environments (MPE via ``mpe2``) as Mava environments."""
+    """PettingZoo parallel (MPE via ``mpe2``, knights-archers-zombies) and turn-based (classic) tasks."""
 
     name = FAMILY
     default_task = DEFAULT_TASK
@@ -62,18 +86,31 @@ class PettingZooFamily:
         return list(TASKS)
 
     @classmethod
-    def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> PettingZooParallelEnvironment:
-        """A wrapped PettingZoo env; ``options`` go to the task's constructor (e.g. ``N``, ``max_cycles``)."""
+    def api(cls, task: str) -> str:
+        """``"parallel"`` or ``"aec"`` (turn-based)."""
+        return cls._task(task).api
+
+    @classmethod
+    def _task(cls, task: str) -> Task:
         if task not in TASKS:
             raise UnknownNameError(f"{FAMILY} task", task, cls.tasks())
-        module_path, defaults = TASKS[task]
-        module = _import_task_module(task, module_path)
+        return TASKS[task]
+
+    @classmethod
+    def make(
+        cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any
+    ) -> Union[PettingZooParallelEnvironment, PettingZooAECEnvironment]:
+        """A wrapped PettingZoo env; ``options`` go to the task's constructor (e.g. ``N``, ``max_cycles``)."""
+        spec = cls._task(task)
+        module = _import_task_module(task, spec.module)
         valid = constructor_options(module)
         if valid is not None:
             reject_unknown_options(f"{FAMILY}:{task}", options, valid)
-        kwargs = {**defaults, **options}
+        kwargs = {**spec.defaults, **options}
+        constructor = module.env if spec.api == AEC_API else module.parallel_env
         try:
-            env = module.parallel_env(**kwargs)
+            env = constructor(**kwargs)
         except (AssertionError, TypeError, ValueError) as error:
             raise ConfigError("env", f"{FAMILY}:{task} rejected options {options}: {error}") from error
-        return PettingZooParallelEnvironment(env, seed=seed, name=f"{FAMILY}:{task}")
+        wrapper = PettingZooAECEnvironment if spec.api == AEC_API else PettingZooParallelEnvironment
+        return wrapper(env, seed=seed, name=f"{FAMILY}:{task}")

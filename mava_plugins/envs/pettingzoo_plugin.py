@@ -1,4 +1,4 @@
-"""Plugin registering the ``pettingzoo`` environment family (MPE tasks from mpe2).
+"""Plugin registering the ``pettingzoo`` environment family (MPE, butterfly and classic tasks).
 
 The family is registered lazily (``"module:attr"``), so loading this plugin imports
 neither PettingZoo nor mpe2.
@@ -14,5 +14,5 @@ def mava_register(registry) -> None:
         "environment",
         "pettingzoo",
         "mava_plugins.envs.pettingzoo_family:PettingZooFamily",
-        description="PettingZoo parallel environments: MPE tasks from mpe2 (default simple_spread_v3)",
+        description="PettingZoo: MPE (mpe2) and knights-archers-zombies in parallel, classic board games turn by turn (default simple_spread_v3)",
     )
