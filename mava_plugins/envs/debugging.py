@@ -20,6 +20,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError, UnknownNameError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs.numpy_canvas import PALETTE, Canvas
 from mava_plugins.envs.options import reject_unknown_options
 
 _F32 = np.float32
@@ -133,19 +134,28 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
     ``-sum over landmarks of the distance to the nearest agent``. Episodes are truncated
     after ``max_steps`` steps (discount 1). The global state is all agent positions followed
     by all landmark positions.
+
+    With ``render_mode="rgb_array"``, ``render()`` returns a 256x256 RGB frame drawn with numpy
+    (no display needed): landmarks as grey discs of the cover radius, agents as coloured dots.
     """
 
     MOVES = np.array([[0.0, 0.0], [-0.1, 0.0], [0.1, 0.0], [0.0, -0.1], [0.0, 0.1]])
     COVER_RADIUS = 0.1
 
     SPEED = 0.1
+    FRAME_SIZE = 256
 
-    def __init__(self, seed: int = 0, num_agents: int = 3, max_steps: int = 25, continuous: bool = False):
+    def __init__(
+        self, seed: int = 0, num_agents: int = 3, max_steps: int = 25, continuous: bool = False, render_mode: Optional[str] = None
+    ):
         for key, value in (("num_agents", num_agents), ("max_steps", max_steps)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ConfigError(f"env.{key}", f"must be a positive integer, got {value!r}")
         if not isinstance(continuous, (bool, np.bool_)):
             raise ConfigError("env.continuous", f"must be true or false, got {continuous!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ConfigError("env.render_mode", f"must be rgb_array or unset, got {render_mode!r}")
+        self._render_mode = render_mode
         self._continuous = bool(continuous)
         self._n = int(num_agents)
         self._max_steps = int(max_steps)
@@ -212,6 +222,19 @@ class SimpleSpreadEnvironment(MultiAgentEnvironment):
 
     def get_state(self) -> np.ndarray:
         return np.concatenate([self._agents.ravel(), self._landmarks.ravel()]).astype(_F32)
+
+    def render(self, mode: Optional[str] = None) -> np.ndarray:
+        """The current positions as a ``(256, 256, 3)`` uint8 frame (needs ``render_mode="rgb_array"``)."""
+        if self._render_mode is None:
+            raise ConfigError("env.render_mode", "debug:simple_spread was made without a render mode; pass env.render_mode=rgb_array to render it")
+        if mode is not None and mode != self._render_mode:
+            raise ConfigError("env.render_mode", f"debug:simple_spread was made with render_mode={self._render_mode!r}, not {mode!r}")
+        canvas = Canvas(self.FRAME_SIZE)
+        for landmark in self._landmarks:
+            canvas.disc(landmark, self.COVER_RADIUS, (190, 190, 190))
+        for index, agent in enumerate(self._agents):
+            canvas.disc(agent, 0.05, PALETTE[index % len(PALETTE)])
+        return canvas.image
 
     def metrics(self) -> Dict[str, float]:
         nearest = self._distances().min(axis=0)
@@ -336,7 +359,7 @@ class SwitchRiddleEnvironment(MultiAgentEnvironment):
 #: task name -> (environment class, its options and their defaults)
 TASKS: Dict[str, tuple] = {
     "two_step": (TwoStepEnvironment, {}),
-    "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25, "continuous": False}),
+    "simple_spread": (SimpleSpreadEnvironment, {"num_agents": 3, "max_steps": 25, "continuous": False, "render_mode": None}),
     "switch_riddle": (SwitchRiddleEnvironment, {"num_agents": 3, "max_steps": None}),
 }
 

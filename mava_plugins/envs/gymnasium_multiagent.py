@@ -10,12 +10,18 @@ how to tell a real end from a time limit (discount 0 versus 1), and episode metr
 The global state is the concatenation of all agents' observations, the convention of the
 EPyMARL benchmark for these environments, so state-based critics and mixers can be compared
 with its published results.
+
+Both packages draw frames with pyglet. ``env.render_mode=rgb_array`` makes ``render()`` return
+RGB frames; without a display (no ``$DISPLAY``) pyglet is switched to headless (EGL) rendering
+before it opens its first window, which needs an EGL library such as Mesa's ``libEGL``.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import importlib
+import os
+import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import dm_env
@@ -106,8 +112,9 @@ RWARE = Profile(
 class GymnasiumMultiAgentEnvironment(MultiAgentEnvironment):
     """A gymnasium environment with per-agent Tuple spaces, as a Mava environment."""
 
-    def __init__(self, env: Any, profile: Profile, seed: int = 0, name: str = ""):
+    def __init__(self, env: Any, profile: Profile, seed: int = 0, name: str = "", render_mode: Optional[str] = None):
         self._env = env
+        self._render_mode = render_mode
         self._unwrapped = env.unwrapped
         self._profile = profile
         self._name = name
@@ -177,8 +184,15 @@ class GymnasiumMultiAgentEnvironment(MultiAgentEnvironment):
     def metrics(self) -> Dict[str, float]:
         return dict(self._profile.metrics(self._unwrapped, self._returns))
 
-    def render(self, *args, **kwargs):
-        return self._env.render(*args, **kwargs)
+    def render(self, mode: Optional[str] = None) -> np.ndarray:
+        """The current frame as a ``(height, width, 3)`` uint8 array (needs ``render_mode="rgb_array"``)."""
+        if self._render_mode is None:
+            raise ConfigError("env.render_mode", f"{self._name} was made without a render mode; pass env.render_mode=rgb_array to render it")
+        if mode is not None and mode != self._render_mode:
+            raise ConfigError("env.render_mode", f"{self._name} was made with render_mode={self._render_mode!r}, not {mode!r}")
+        _headless_pyglet_without_display()
+        # both packages ignore gymnasium's render_mode and take the mode as an argument
+        return self._unwrapped.render(mode="rgb_array")
 
     def close(self) -> None:
         self._env.close()
@@ -205,9 +219,12 @@ class GymnasiumMultiAgentFamily:
         return list(cls.profile.featured)
 
     @classmethod
-    def make(cls, task: str, seed: int = 0, **options: Any) -> GymnasiumMultiAgentEnvironment:
+    def make(cls, task: str, seed: int = 0, render_mode: Optional[str] = None, **options: Any) -> GymnasiumMultiAgentEnvironment:
+        """``options`` go to the package's constructor; ``render_mode`` (``rgb_array``) is Mava's."""
         gymnasium = cls._registry()
         family = cls.profile.family
+        if render_mode not in (None, "rgb_array"):
+            raise ConfigError("env.render_mode", f"must be rgb_array or unset for {family}:{task}, got {render_mode!r}")
         if task not in gymnasium.registry or not task.startswith(cls.profile.id_prefix):
             known = [name for name in gymnasium.registry if name.startswith(cls.profile.id_prefix)]
             near = difflib.get_close_matches(task, known, n=8, cutoff=0.8) or cls.tasks()
@@ -220,7 +237,16 @@ class GymnasiumMultiAgentFamily:
             env = gymnasium.make(task, disable_env_checker=True, **options)
         except (TypeError, ValueError, AssertionError) as error:
             raise ConfigError("env", f"{family}:{task} rejected options {options}: {error}") from error
-        return GymnasiumMultiAgentEnvironment(env, cls.profile, seed=seed, name=f"{family}:{task}")
+        return GymnasiumMultiAgentEnvironment(env, cls.profile, seed=seed, name=f"{family}:{task}", render_mode=render_mode)
+
+
+def _headless_pyglet_without_display() -> None:
+    """Make pyglet render offscreen (EGL) when there is no display, before it opens any window."""
+    if os.environ.get("DISPLAY") or "pyglet.window" in sys.modules:
+        return
+    import pyglet
+
+    pyglet.options["headless"] = True
 
 
 def _constructor_options(entry_point: Any) -> Optional[List[str]]:

@@ -40,12 +40,15 @@ def make_loggers(
     registry: Any,
     budget: Optional[int] = None,
     every_seconds: float = 5.0,
+    resume_at: Optional[int] = None,
 ) -> LoggerGroup:
     """Build the loggers registered under ``names`` (a list, or a comma-separated string).
 
     Every name is resolved with ``registry.get("logger", name)`` before any logger is
     built, so an unknown name raises :class:`~mava_core.errors.UnknownNameError` (listing
-    the available loggers) without creating files.
+    the available loggers) without creating files. ``resume_at`` (the env steps of the
+    checkpoint a resumed run continues) goes to the loggers whose constructor takes it, so
+    they append to what the run logged before instead of starting over.
     """
     if isinstance(names, str):
         names = [name.strip() for name in names.split(",") if name.strip()]
@@ -53,8 +56,18 @@ def make_loggers(
     group = LoggerGroup([])
     try:
         for cls in classes:
-            group.loggers.append(cls(run_dir, label, budget=budget, every_seconds=every_seconds))
+            extra = {"resume_at": resume_at} if resume_at is not None and _accepts(cls, "resume_at") else {}
+            group.loggers.append(cls(run_dir, label, budget=budget, every_seconds=every_seconds, **extra))
     except BaseException:
         group.close()
         raise
     return group
+
+
+def _accepts(cls: Any, argument: str) -> bool:
+    import inspect
+
+    try:
+        return argument in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
