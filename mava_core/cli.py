@@ -12,7 +12,7 @@ import sys
 from typing import Any, List, Optional, Sequence
 
 from mava_core.config import parse_overrides
-from mava_core.errors import MavaError
+from mava_core.errors import MavaError, RunInterrupted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,16 +31,29 @@ def _parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="show every setting of a system with its type and default")
     config.add_argument("system")
 
-    run = commands.add_parser("run", help="train a system on an environment")
-    run.add_argument("system", help="system name (see `mava systems`)")
-    run.add_argument("environment", help="family:task (see `mava envs`), e.g. pettingzoo:simple_spread_v3")
-    run.add_argument("--backend", default="local", help="local (one process) or launchpad (one process per node)")
+    run = commands.add_parser("run", help="train a system on an environment, or continue a saved run (--resume)")
+    run.add_argument("system", nargs="?", help="system name (see `mava systems`)")
+    run.add_argument("environment", nargs="?", help="family:task (see `mava envs`), e.g. pettingzoo:simple_spread_v3")
+    run.add_argument("--backend", default=None, help="local (one process, the default), launchpad (one process per node) or ray")
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join (head host:port)")
     run.add_argument("--executors", type=int, default=None, help="number of executors")
     run.add_argument("--env-steps", type=int, default=None, help="environment step budget")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--run-dir", default=None, help="where logs, plots and the summary go (default runs/...)")
+    run.add_argument(
+        "--resume", metavar="RUN_DIR", default=None,
+        help="continue the run saved in RUN_DIR from its latest checkpoint, with its config (a larger --env-steps may be given)",
+    )
     run.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
     run.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. learning_rate=0.001")
+
+    evaluate = commands.add_parser("evaluate", help="run greedy episodes with a saved run's checkpointed policy")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory with checkpoints (e.g. the one `make run` prints)")
+    evaluate.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default 10)")
+    evaluate.add_argument("--checkpoint", default=None, metavar="ID", help="checkpoint id (its env steps); default: the latest")
+    evaluate.add_argument("--record", action="store_true", help="save the first episode as a video in RUN_DIR/videos")
+    evaluate.add_argument("--record-format", choices=("gif", "mp4"), default=None, help="video format (default: the run's run.record_format)")
+    evaluate.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
     return parser
 
 
@@ -96,18 +109,67 @@ def _cmd_config(pm, system: str) -> int:
     return 0
 
 
-def _cmd_run(pm, args) -> int:
+def _flag_overrides(args) -> List[tuple]:
+    """The run flags given on the command line, as ``run.KEY`` overrides."""
+    flags = (("backend", args.backend), ("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed))
+    return [(f"run.{key}", value) for key, value in flags if value is not None]
+
+
+def _resumed_builder(run_dir: str, overrides: List[tuple], system=None, environment=None, plugin_manager=None, plugins=()):
+    from mava_core.saved_runs import builder_from_run_dir
+
+    return builder_from_run_dir(
+        run_dir, overrides, system=system, environment=environment, plugin_manager=plugin_manager, plugins=plugins,
+        resume=True,
+    )
+
+
+def _cmd_run(parser, pm, args) -> int:
     from mava_core.config import RunConfig
     from mava_core.system import SystemBuilder
 
-    run = RunConfig(system=args.system, environment=args.environment, backend=args.backend)
-    for attribute, value in (("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed), ("run_dir", args.run_dir)):
-        if value is not None:
-            setattr(run, attribute, value)
-    builder = SystemBuilder(run, overrides=args.overrides, plugin_manager=pm, plugins=args.plugin)
+    if args.resume:
+        if args.run_dir is not None and os.path.abspath(args.run_dir) != os.path.abspath(args.resume):
+            parser.error("--run-dir and --resume name different directories; a resumed run stays in its own")
+        overrides = _flag_overrides(args) + parse_overrides(args.overrides)
+        builder = _resumed_builder(args.resume, overrides, args.system, args.environment, pm, args.plugin)
+    else:
+        if args.system is None or args.environment is None:
+            parser.error("the following arguments are required: system, environment (or --resume RUN_DIR)")
+        run = RunConfig(system=args.system, environment=args.environment, backend=args.backend or "local")
+        for attribute, value in (("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed), ("run_dir", args.run_dir)):
+            if value is not None:
+                setattr(run, attribute, value)
+        builder = SystemBuilder(run, overrides=args.overrides, plugin_manager=pm, plugins=args.plugin)
+    _apply_ray_address(builder, args.ray_address)
     summary = builder.launch()
     print_summary(builder.run.run_dir, summary)
     return 0
+
+
+def _apply_ray_address(builder, address: Optional[str]) -> None:
+    """``--ray-address``: the Ray backend's ``address`` option; an error with any other backend."""
+    if address is None:
+        return
+    if builder.run.backend != "ray":
+        raise MavaError(f"--ray-address is only valid with --backend ray (this run's backend is {builder.run.backend!r})")
+    builder.run.backend_options["address"] = address
+
+
+def _cmd_evaluate(pm, args) -> int:
+    from mava_core.evaluation import evaluate_run, print_evaluation
+
+    result = evaluate_run(
+        args.run_dir, episodes=args.episodes, checkpoint_id=args.checkpoint, plugin_manager=pm, plugins=args.plugin,
+        record=args.record, record_format=args.record_format,
+    )
+    print_evaluation(result)
+    return 0
+
+
+def _interrupted(error: RunInterrupted, prefix: str) -> int:
+    print(f"{prefix}stopped: {error}", file=sys.stderr)
+    return 128 + error.signal_number
 
 
 def print_summary(run_dir: str, summary: dict) -> None:
@@ -127,28 +189,39 @@ def run_script(
 ) -> int:
     """Entry point for example scripts: ``run``'s fields are defaults the command line can change.
 
-    Accepts ``--backend``, ``--executors``, ``--env-steps``, ``--seed``, ``--run-dir`` and
-    ``key=value`` overrides (added to ``overrides``); prints the run summary; user mistakes
-    print one line and return 2.
+    Accepts ``--backend``, ``--executors``, ``--env-steps``, ``--seed``, ``--run-dir``,
+    ``--resume RUN_DIR`` (continue a saved run of this script) and ``key=value`` overrides
+    (added to ``overrides``); prints the run summary; user mistakes print one line and return 2.
     """
     from mava_core.system import SystemBuilder
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--backend", default=run.backend, help="local or launchpad")
-    parser.add_argument("--executors", type=int, default=run.executors)
-    parser.add_argument("--env-steps", type=int, default=run.env_steps)
-    parser.add_argument("--seed", type=int, default=run.seed)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default=None, help=f"local, launchpad or ray (default {run.backend})")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join")
+    parser.add_argument("--executors", type=int, default=None, help=f"default {run.executors}")
+    parser.add_argument("--env-steps", type=int, default=None, help=f"default {run.env_steps}")
+    parser.add_argument("--seed", type=int, default=None, help=f"default {run.seed}")
     parser.add_argument("--run-dir", default=run.run_dir)
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue the run saved in RUN_DIR")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
-    run.backend, run.executors, run.env_steps = args.backend, args.executors, args.env_steps
-    run.seed, run.run_dir = args.seed, args.run_dir
-    settings = dict(overrides or {})
     try:
-        settings.update(parse_overrides(args.overrides))
-        builder = SystemBuilder(run, overrides=settings, plugins=plugins)
+        if args.resume:
+            flags = _flag_overrides(args) + parse_overrides(args.overrides)
+            builder = _resumed_builder(args.resume, flags, run.system, run.environment, plugins=plugins)
+        else:
+            for attribute in ("backend", "executors", "env_steps", "seed"):
+                if getattr(args, attribute) is not None:
+                    setattr(run, attribute, getattr(args, attribute))
+            run.run_dir = args.run_dir
+            settings = dict(overrides or {})
+            settings.update(parse_overrides(args.overrides))
+            builder = SystemBuilder(run, overrides=settings, plugins=plugins)
+        _apply_ray_address(builder, args.ray_address)
         summary = builder.launch()
+    except RunInterrupted as error:
+        return _interrupted(error, "")
     except MavaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -168,7 +241,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown or (extra and args.command != "run"):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
     if args.command == "run":
-        args.overrides = list(args.overrides) + extra
+        # with --resume the positionals may be overrides only: key=value items are overrides wherever they are
+        positionals = [item for item in (args.system, args.environment) if item is not None]
+        args.overrides = [item for item in positionals if "=" in item] + list(args.overrides) + extra
+        named = [item for item in positionals if "=" not in item]
+        args.system, args.environment = (named + [None, None])[:2]
     try:
         from mava_core.plugins import get_plugin_manager
 
@@ -192,7 +269,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "config":
             return _cmd_config(pm, args.system)
         if args.command == "run":
-            return _cmd_run(pm, args)
+            return _cmd_run(parser, pm, args)
+        if args.command == "evaluate":
+            return _cmd_evaluate(pm, args)
+    except RunInterrupted as error:
+        return _interrupted(error, "mava: ")
     except MavaError as error:
         print(f"mava: error: {error}", file=sys.stderr)
         return 2

@@ -74,7 +74,20 @@ class RunConfig:
     env_wrappers: Tuple[str, ...] = bounded((), help="registered env_wrapper names applied in order, e.g. agent_id")
     log_every_seconds: float = bounded(5.0, minimum=0.0)
     check_environment: bool = True
+    checkpoint: bool = bounded(True, help="write checkpoints (trainer, counts, replay) into run_dir/checkpoints")
+    checkpoint_every: int = bounded(0, minimum=0, help="environment steps between checkpoints; 0: only at exit")
+    checkpoint_every_seconds: float = bounded(600.0, minimum=0.0, help="seconds between checkpoints; 0: only at exit")
+    checkpoint_keep: int = bounded(2, minimum=1, help="checkpoints kept (the oldest are removed)")
     env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    eval_env_options: Dict[str, Any] = dataclasses.field(
+        default_factory=dict, metadata={"help": "environment options for the evaluator's environment only, on top of env_options"}
+    )
+    record_eval: bool = bounded(False, help="save the first episode of every evaluation as a video in run_dir/videos")
+    record_format: str = bounded("gif", choices=("gif", "mp4"), help="video format of run.record_eval (mp4 needs mava[record])")
+    record_fps: int = bounded(10, minimum=1, maximum=60, help="frames per second of recorded videos")
+    backend_options: Dict[str, Any] = dataclasses.field(
+        default_factory=dict, metadata={"help": "options of the chosen backend's Config, set with run.backend_options.KEY=VALUE"}
+    )
 
 
 # ---------------------------------------------------------------------------- coercion
@@ -236,6 +249,24 @@ def parse_overrides(items: Iterable[str]) -> List[Tuple[str, str]]:
             raise ConfigError(item, "overrides are written key=value (e.g. learning_rate=0.0005)")
         pairs.append((key.strip(), value.strip()))
     return pairs
+
+
+def backend_options(run: Any, backend_cls: Any) -> Any:
+    """The backend's ``Config`` dataclass filled from ``run.backend_options`` and validated.
+
+    Backends without a ``Config`` take no options (returns None; any option is an error).
+    """
+    prefix = "run.backend_options."
+    config_cls = getattr(backend_cls, "Config", None)
+    if config_cls is None:
+        if run.backend_options:
+            raise ConfigError(f"{prefix}{next(iter(run.backend_options))}", f"backend {run.backend!r} takes no options")
+        return None
+    options = config_cls()
+    for key, value in run.backend_options.items():
+        set_value(options, key, value, prefix=prefix)
+    validate(options, prefix)
+    return options
 
 
 # ---------------------------------------------------------------------------- validation

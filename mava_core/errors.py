@@ -69,3 +69,20 @@ class EnvironmentContractError(MavaError):
 
 class TrainingDivergedError(MavaError):
     """A loss or gradient became NaN or infinite."""
+
+
+class CheckpointError(MavaError):
+    """A checkpoint that is missing, corrupt, or was written by a different run (system, config, spec)."""
+
+
+class RunInterrupted(MavaError):
+    """A run stopped early by Ctrl-C or SIGTERM; it wrote a final checkpoint when it could.
+
+    ``signal_number`` is the signal that stopped it; ``env_steps`` the count of the last
+    checkpoint (``None`` when none was written).
+    """
+
+    def __init__(self, message: str, signal_number: int, env_steps: Optional[int] = None):
+        self.signal_number = signal_number
+        self.env_steps = env_steps
+        super().__init__(message)

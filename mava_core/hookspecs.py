@@ -117,6 +117,26 @@ def mava_dataset_iterator(builder: "SystemBuilder", server_address: str) -> Any:
     """
 
 
+# ----------------------------------------------------------------------------- checkpoint
+@hookspec(firstresult=True)
+def mava_checkpointer(builder: "SystemBuilder") -> Optional[Any]:
+    """Return the object that saves and restores a run's state, or ``None`` for no checkpoints.
+
+    First-result. Fires once per process that needs it (the first time
+    ``builder.checkpointer`` is read: in the launching process, the replay, counter and
+    trainer nodes, and ``mava evaluate``). The built-in ``checkpointing`` plugin returns a
+    ``RunCheckpointer`` writing ``run_dir/checkpoints`` unless ``run.checkpoint=false``; a
+    plugin may return its own object with the same methods to store checkpoints elsewhere:
+    ``prepare()`` (launching process: refuse or select the checkpoint to resume, set
+    ``builder.resume_from``), ``replay_checkpointer()`` (a Reverb checkpointer for the
+    replay server), ``initial_counts()`` (the counter's starting counts), ``restore_trainer(trainer)``,
+    ``due(env_steps)``, ``save(trainer, counts, replay_client)``, ``latest()`` (the newest
+    checkpoint's entry, or ``None``), ``restore_policy(groups, checkpoint_id)`` (for
+    ``mava evaluate``) and ``previous_evaluations()`` (evaluation rows of the run before it
+    was resumed). See docs/reliability.md.
+    """
+
+
 # ------------------------------------------------------------------------------- executor
 @hookspec
 def mava_executor_init(executor: "Executor") -> None:

@@ -24,7 +24,7 @@ from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironm
 from mava_core.errors import ConfigError, MavaError, PluginError
 from mava_core.plugins import PluginManager, get_plugin_manager
 from mava_core.program import COUNTER, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
-from mava_core.specs import MultiAgentSpec
+from mava_core.specs import SEQUENTIAL, MultiAgentSpec
 
 
 class System:
@@ -125,6 +125,10 @@ class SystemBuilder:
         # cloudpickle it, so a plugin class defined in a user's script reaches every node).
         self.plugin_modules = [p for p in plugins if isinstance(p, str)]
         self.plugin_objects = [p for p in plugins if not isinstance(p, str)]
+        #: True when this run continues the latest checkpoint in its run directory (``--resume``)
+        self.resume = False
+        #: the checkpoint being resumed (id, directory, counts), set by the checkpointer's prepare()
+        self.resume_from: Optional[Dict[str, Any]] = None
         self._pm = None
         self._attach(plugin_manager)
         registry = self.registry
@@ -147,6 +151,7 @@ class SystemBuilder:
         for wrapper in self.run.env_wrappers:
             registry.entry("env_wrapper", wrapper)
         registry.entry("backend", self.run.backend)
+        cfg.backend_options(self.run, self.backend_class)  # a bad backend option fails here, before launch
 
     # ------------------------------------------------------------------ plumbing
     def __getstate__(self) -> Dict[str, Any]:
@@ -203,9 +208,10 @@ class SystemBuilder:
             cfg.set_value(self.system_config, key, value, self._resolve_options)
 
     # ------------------------------------------------------------- environment
-    def make_environment(self, seed: int) -> MultiAgentEnvironment:
+    def make_environment(self, seed: int, **options: Any) -> MultiAgentEnvironment:
+        """The run's environment (wrapped and contract-checked); ``options`` add to ``run.env_options``."""
         family = self.registry.get("environment", self.family_name)
-        environment = family.make(self.task, seed=seed, **self.run.env_options)
+        environment = family.make(self.task, seed=seed, **{**self.run.env_options, **options})
         for wrapper in self.run.env_wrappers:
             environment = self.registry.get("env_wrapper", wrapper)(environment)
         if self.run.check_environment:
@@ -227,6 +233,13 @@ class SystemBuilder:
     def system(self) -> System:
         system_cls = self.registry.get("system", self.run.system)
         return system_cls(self.system_config, self.env_spec, Components(self.system_config, self.registry))
+
+    @property
+    def checkpointer(self) -> Any:
+        """This process's checkpointer (from ``mava_checkpointer``), or None when the run keeps none."""
+        if "_checkpointer" not in self.__dict__:
+            self._checkpointer = self.hooks.mava_checkpointer(builder=self)
+        return self._checkpointer
 
     @property
     def backend_class(self) -> Any:
@@ -263,14 +276,17 @@ class SystemBuilder:
         )
 
     def make_executor(self, index: int, replay_address: Optional[str], variable_source: Any, evaluation: bool = False):
-        """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder."""
-        from mava_core.environment_loop import EnvironmentLoop
+        """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder.
+
+        Turn-based environments (``env_spec.kind == SEQUENTIAL``) get a SequentialEnvironmentLoop.
+        """
+        from mava_core.environment_loop import EnvironmentLoop, SequentialEnvironmentLoop
         from mava_core.executor import Executor
         from mava_core.variables import VariableClient
 
         seed = self.executor_seed(index, evaluation)
         self.seed_process(seed)
-        environment = self.make_environment(seed)
+        environment = self.make_environment(seed, **(self.run.eval_env_options if evaluation else {}))
         networks = self.system.make_networks()
         policy = self.system.make_policy(networks, evaluation=evaluation, seed=seed)
         adder = None
@@ -285,11 +301,14 @@ class SystemBuilder:
         state_fn = environment.get_state if self.env_spec.state is not None else None
         executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
         label = "evaluator" if evaluation else f"executor_{index}"
-        loop = EnvironmentLoop(environment, executor, self.hooks, label=label, should_update=not evaluation)
+        loop_class = SequentialEnvironmentLoop if self.env_spec.kind == SEQUENTIAL else EnvironmentLoop
+        loop = loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation)
         return loop, executor
 
     def executor_seed(self, index: int, evaluation: bool) -> int:
-        return self.run.seed + (999_983 if evaluation else 1_009 * (index + 1))
+        # a resumed run's executors get fresh seeds (not the first episodes again); the evaluator keeps its own
+        resumed = 0 if evaluation or not self.resume_from else int(self.resume_from["counts"].get("env_steps", 0))
+        return self.run.seed + resumed + (999_983 if evaluation else 1_009 * (index + 1))
 
     @staticmethod
     def seed_process(seed: int) -> None:
@@ -306,8 +325,10 @@ class SystemBuilder:
         from mava_plugins.loggers.group import make_loggers
 
         names = [n for n in self.run.loggers if terminal or n != "terminal"]
+        resume_at = int(self.resume_from["counts"].get("env_steps", 0)) if self.resume_from else None
         return make_loggers(
-            names, self.run.run_dir, label, self.registry, budget=self.run.env_steps, every_seconds=self.run.log_every_seconds
+            names, self.run.run_dir, label, self.registry, budget=self.run.env_steps,
+            every_seconds=self.run.log_every_seconds, resume_at=resume_at,
         )
 
     # ------------------------------------------------------------------ program
@@ -318,7 +339,7 @@ class SystemBuilder:
         _ = self.env_spec  # validate the system/environment pair before any process starts
         program = Program(f"{self.run.system}-{self.run.environment}")
         program.add(Node("replay", REPLAY, self.make_replay_tables))
-        program.add(Node("counter", COUNTER, workers.make_counter))
+        program.add(Node("counter", COUNTER, functools.partial(workers.make_counter, self)))
         program.add(Node("trainer", TRAINER, functools.partial(workers.TrainerWorker, self)))
         for index in range(self.run.executors):
             program.add(Node(f"executor_{index}", EXECUTOR, functools.partial(workers.ExecutorWorker, self, index)))
@@ -330,6 +351,10 @@ class SystemBuilder:
         """Build the program and run it to its budget on the configured backend; returns the summary."""
         program = self.build_program()
         os.makedirs(self.run.run_dir, exist_ok=True)
+        if self.checkpointer is not None:
+            self.checkpointer.prepare()  # refuses a mismatched or corrupt checkpoint before any process starts
+        elif self.resume:
+            raise ConfigError("run.checkpoint", "a resumed run needs its checkpoints; it cannot be false")
         self.save_config()
         return self.hooks.mava_program_launch(program=program, builder=self)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import types
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mava_core.errors import TrainingDivergedError
@@ -75,6 +76,56 @@ class Learner:
     def policy_variables(self) -> Dict[str, List[Any]]:
         """Variables executors need, grouped by name."""
         raise NotImplementedError
+
+    def state_variables(self) -> List[Any]:
+        """Every variable of the learner's state, in a fixed order: what a checkpoint stores.
+
+        The default finds every ``tf.Variable`` reachable from the learner's attributes
+        (networks, target networks, mixers, optimisers, counters), in attribute order. A
+        learner that keeps state elsewhere (e.g. in a closure) overrides this.
+        """
+        return collect_variables(self)
+
+
+#: objects whose attributes are never a learner's state
+_NOT_STATE = (type, types.ModuleType, types.FunctionType, types.MethodType)
+
+
+def collect_variables(root: Any) -> List[Any]:
+    """Every ``tf.Variable`` reachable from ``root`` (attributes, dicts, lists, ``tf.Module`` s), once each.
+
+    The order depends only on how the objects were built (attribute and insertion order;
+    ``tf.Module.variables`` sorts by attribute name), so two learners built from the same
+    config list their variables in the same order.
+    """
+    import tensorflow as tf
+
+    found: Dict[int, Any] = {}
+    visited = set()
+
+    def visit(obj: Any) -> None:
+        if id(obj) in visited or obj is None or isinstance(obj, (str, bytes, int, float, bool)):
+            return
+        visited.add(id(obj))
+        if isinstance(obj, tf.Variable):
+            found.setdefault(id(obj), obj)
+        elif isinstance(obj, tf.Module):
+            for variable in obj.variables:
+                found.setdefault(id(variable), variable)
+        elif isinstance(obj, dict):
+            for value in obj.values():
+                visit(value)
+        elif isinstance(obj, (list, tuple)):
+            for value in obj:
+                visit(value)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, _NOT_STATE):
+            if type(obj).__module__.split(".")[0] in ("tensorflow", "reverb", "numpy"):
+                return
+            for value in vars(obj).values():
+                visit(value)
+
+    visit(root)
+    return list(found.values())
 
 
 class Trainer:
@@ -186,6 +237,40 @@ class Trainer:
                 metrics_to_log["env_steps"] = counts.get("env_steps", 0)
             self.logger.write(metrics_to_log)
         return metrics
+
+    # ------------------------------------------------------------ checkpoints
+    @property
+    def step_counter(self) -> Any:
+        """The compiled step's counter variable (completed training steps; drives target refreshes)."""
+        return self._step_counter
+
+    def build_optimiser_state(self) -> None:
+        """Create every optimiser's slot variables now (zeros) instead of at the first step.
+
+        Sonnet optimisers create their slots (e.g. Adam's moments) in ``_initialize`` on the
+        first ``apply``; calling it ahead changes no value, and lets a checkpoint be written
+        before the first step or restored before it.
+        """
+        for group in self.groups:
+            initialize = getattr(group.optimizer, "_initialize", None)
+            if callable(initialize):
+                initialize(group.variables)
+
+    def state_variables(self) -> List[Any]:
+        """The trainer's whole state: the learner's variables, every optimiser's, the step counter."""
+        self.build_optimiser_state()
+        variables: Dict[int, Any] = {}
+        for variable in self.learner.state_variables():
+            variables.setdefault(id(variable), variable)
+        for group in self.groups:
+            for variable in getattr(group.optimizer, "variables", ()):
+                variables.setdefault(id(variable), variable)
+        variables.setdefault(id(self._step_counter), self._step_counter)
+        return list(variables.values())
+
+    def restored(self) -> None:
+        """Continue counting from a restored step counter (call after restoring the variables)."""
+        self.steps = int(self._step_counter.numpy())
 
     def get_variables(self, names):
         groups = self.learner.policy_variables()

@@ -8,22 +8,43 @@ that runs them.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from mava_core.counting import Counter
+from mava_core.errors import MavaError, TrainingDivergedError
 
 # Counter keys of the shutdown handshake: the evaluator requests, the trainer acknowledges.
 STOP_REQUESTED = "stop_requested"
 TRAINER_STOPPED = "trainer_stopped"
 SHUTDOWN_GRACE_SECONDS = 30.0
+#: a file in the run directory asking a process-per-node run to stop early (written on Ctrl-C/SIGTERM)
+STOP_FILE = ".stop_requested"
+#: a file in the run directory where a process-per-node trainer records why it failed
+FAILURE_FILE = ".trainer_failure.json"
+
+_log = logging.getLogger(__name__)
 
 
-def make_counter() -> Counter:
-    return Counter()
+def failure_file(run_dir: str) -> str:
+    """Where the trainer of a process-per-node run records the error that ended it."""
+    return os.path.join(run_dir, FAILURE_FILE)
+
+
+def stop_file(run_dir: str) -> str:
+    """Where a backend asks the program's nodes to wind down early (see ``EvaluatorWorker.run``)."""
+    return os.path.join(run_dir, STOP_FILE)
+
+
+def make_counter(builder: Any = None) -> Counter:
+    """The run's counter, starting from the resumed checkpoint's counts when there is one."""
+    checkpointer = builder.checkpointer if builder is not None else None
+    return Counter(checkpointer.initial_counts() if checkpointer is not None else None)
 
 
 class TrainerWorker:
@@ -34,18 +55,75 @@ class TrainerWorker:
         self._replay_address = replay_address
         self._counter = counter
         self._trainer = None
+        self._build_lock = threading.Lock()  # RPCs (get_variables) may arrive while run() builds
+        self._replay_client = None
+        self._saved_at: Optional[tuple] = None  # (env steps, trainer steps) of this process's last checkpoint
+        self.diverged = False  # a NaN/Inf loss: no checkpoint is written after it
         #: set by process-per-node backends: returns True once the program is stopping
         self.should_stop: Callable[[], bool] = lambda: False
 
     @property
     def trainer(self):
-        if self._trainer is None:
-            logger = self._builder.make_loggers("trainer", terminal=False)
-            self._trainer = self._builder.make_trainer(self._replay_address, self._counter, logger)
+        with self._build_lock:
+            if self._trainer is None:
+                logger = self._builder.make_loggers("trainer", terminal=False)
+                trainer = self._builder.make_trainer(self._replay_address, self._counter, logger)
+                checkpointer = self._builder.checkpointer
+                if checkpointer is not None:
+                    checkpointer.restore_trainer(trainer)
+                self._trainer = trainer
         return self._trainer
 
     def step(self) -> Dict[str, float]:
-        return self.trainer.step()
+        try:
+            return self.trainer.step()
+        except TrainingDivergedError as error:
+            self.diverged = True
+            raise TrainingDivergedError(f"{error}{self._kept_checkpoint()}") from None
+
+    def _kept_checkpoint(self) -> str:
+        checkpointer = self._builder.checkpointer
+        latest = checkpointer.latest() if checkpointer is not None else None
+        if latest is None:
+            return ""
+        return f"; the last good checkpoint, {latest['id']}, is kept in {self._builder.run.run_dir}/checkpoints"
+
+    # ------------------------------------------------------------ checkpoints
+    def maybe_checkpoint(self, counts: Optional[Dict[str, float]] = None) -> Optional[Dict[str, Any]]:
+        """Write a checkpoint when the checkpointer says one is due at these counts."""
+        checkpointer = self._builder.checkpointer
+        if checkpointer is None:
+            return None
+        counts = counts if counts is not None else self._counter.get_counts()
+        if not checkpointer.due(int(counts.get("env_steps", 0))):
+            return None
+        return self.checkpoint(counts)
+
+    def checkpoint(self, counts: Optional[Dict[str, float]] = None) -> Optional[Dict[str, Any]]:
+        """Write a checkpoint now: trainer variables, optimiser state, counts, replay contents."""
+        checkpointer = self._builder.checkpointer
+        if checkpointer is None:
+            return None
+        if self._replay_client is None:
+            import reverb
+
+            self._replay_client = reverb.Client(self._replay_address)
+        counts = counts if counts is not None else self._counter.get_counts()
+        entry = checkpointer.save(self.trainer, counts, self._replay_client)
+        self._saved_at = (int(counts.get("env_steps", 0)), self.trainer.steps)
+        return entry
+
+    def close(self) -> None:
+        """The final checkpoint (unless one was just written at this count or training diverged), then close the logs."""
+        if self._builder.checkpointer is not None and not self.diverged:
+            counts = self._counter.get_counts()
+            if self._saved_at != (int(counts.get("env_steps", 0)), self.trainer.steps):
+                try:
+                    self.checkpoint(counts)
+                except Exception as error:  # noqa: BLE001 - e.g. the replay server already went away
+                    _log.warning("final checkpoint not written (the last good one is kept): %s", error)
+        if self._trainer is not None and self._trainer.logger is not None:
+            self._trainer.logger.close()
 
     def get_variables(self, names):
         return self.trainer.get_variables(names)
@@ -55,11 +133,16 @@ class TrainerWorker:
 
     def run(self) -> None:
         """Train until the evaluator asks the program to wind down, then acknowledge it."""
-        trainer = self.trainer
+        try:
+            trainer = self.trainer
+        except Exception as error:  # noqa: BLE001 - e.g. a checkpoint that does not fit
+            self._record_failure(error)
+            self._counter.increment(**{TRAINER_STOPPED: 1})
+            return
         counts: Dict[str, float] = {}
         while not self._stop_requested(counts):
             try:
-                trainer.step()
+                self.step()
                 counts = trainer.last_counts
             except StopIteration:
                 # sampling timed out (executors paused or finished): check for stop, then retry
@@ -67,9 +150,20 @@ class TrainerWorker:
                 trainer.iterator = self._builder.hooks.mava_dataset_iterator(
                     builder=self._builder, server_address=self._replay_address
                 )
-        if trainer.logger is not None:
-            trainer.logger.close()
+            except Exception as error:  # noqa: BLE001 - reported by the backend, after a clean stop
+                self._record_failure(error)
+                break
+            self.maybe_checkpoint(counts)
+        self.close()
         self._counter.increment(**{TRAINER_STOPPED: 1})
+
+    def _record_failure(self, error: Exception) -> None:
+        """Write why training ended and ask the program to stop (the evaluator winds it down)."""
+        run_dir = self._builder.run.run_dir
+        with open(failure_file(run_dir), "w") as handle:
+            json.dump({"type": type(error).__name__, "message": str(error), "mava_error": isinstance(error, MavaError)}, handle)
+        with open(stop_file(run_dir), "w") as handle:
+            handle.write("trainer failed")
 
 
 class ExecutorWorker:
@@ -86,6 +180,7 @@ class ExecutorWorker:
         self._pending_steps = 0
         self._pending_episodes = 0
         self.env_steps = 0  # the run's total, as last read from the counter
+        self.stop_requested = False  # the run is winding down early, as last read from the counter
         self.count_every = 50  # steps between counter updates (an RPC under Launchpad)
         self.should_stop: Callable[[], bool] = lambda: False
 
@@ -96,6 +191,9 @@ class ExecutorWorker:
             self._loop.logger = self._builder.make_loggers(f"executor_{self.index}", terminal=self.index == 0)
             if executor.adder is not None:
                 executor.adder.should_stop = self._budget_spent_or_stopping
+            # exploration continues from the run's count (a resumed run's, not zero)
+            self.env_steps = int(self._counter.get_counts().get("env_steps", 0))
+            executor.policy.set_step(self.env_steps)
             executor.update(wait=True)
         return self._loop
 
@@ -104,12 +202,14 @@ class ExecutorWorker:
         if self.should_stop():
             return True
         counts = self._counter.get_counts()
-        return counts.get("env_steps", 0) >= self._builder.run.env_steps or counts.get(STOP_REQUESTED, 0) > 0
+        self.stop_requested = counts.get(STOP_REQUESTED, 0) > 0  # ends run() after this step
+        return counts.get("env_steps", 0) >= self._builder.run.env_steps or self.stop_requested
 
     def _flush_counts(self) -> None:
         counts = self._counter.increment(env_steps=self._pending_steps, episodes=self._pending_episodes)
         self._pending_steps = self._pending_episodes = 0
         self.env_steps = int(counts.get("env_steps", 0))
+        self.stop_requested = counts.get(STOP_REQUESTED, 0) > 0
         self.loop.executor.policy.set_step(self.env_steps)
 
     def act(self, num_steps: int) -> List[Dict[str, Any]]:
@@ -132,16 +232,18 @@ class ExecutorWorker:
 
     def run(self) -> None:
         budget = self._builder.run.env_steps
-        while self.env_steps < budget and not self.should_stop():
+        while self.env_steps < budget and not self.stop_requested and not self.should_stop():
             self.act(1)
         self.close()
 
     def close(self) -> None:
-        """Report the last counts and close the logs."""
-        if self._pending_steps or self._pending_episodes:
+        """Report the last counts (unless the program is already stopping: the counter may be gone), close the logs."""
+        if (self._pending_steps or self._pending_episodes) and not self.should_stop():
             self._flush_counts()
         if self._loop is not None and self._loop.logger is not None:
             self._loop.logger.close()
+        if self._loop is not None:
+            self._loop.environment.close()  # e.g. frees a game server's slots for the random baseline
 
 
 class EvaluatorWorker:
@@ -156,7 +258,18 @@ class EvaluatorWorker:
         self._logger = None
         self.history: List[Dict[str, float]] = []
         self.next_evaluation = 0
+        #: True once the run was asked to stop early (``stop_file``): no final evaluation then
+        self.interrupted = False
         self.should_stop: Callable[[], bool] = lambda: False
+        resumed = builder.resume_from
+        if resumed:
+            # a resumed run keeps its earlier evaluations and its evaluation schedule
+            env_steps = int(resumed["counts"].get("env_steps", 0))
+            every = builder.run.eval_every
+            self.next_evaluation = (env_steps // every + 1) * every
+            checkpointer = builder.checkpointer
+            if checkpointer is not None:
+                self.history = [row for row in checkpointer.previous_evaluations() if row["env_steps"] <= env_steps]
 
     @property
     def loop(self):
@@ -169,22 +282,11 @@ class EvaluatorWorker:
         loop = self.loop
         loop.executor.update(wait=True)
         results = [loop.run_episode() for _ in range(self._builder.run.eval_episodes)]
-        returns = np.array([r["episode_return"] for r in results])
         summary = {
             "env_steps": env_steps,
             "trainer_steps": int(self._counter.get_counts().get("trainer_steps", 0)),
-            "mean_return": float(returns.mean()),
-            "std_return": float(returns.std()),
-            "max_return": float(returns.max()),
-            "min_return": float(returns.min()),
-            "mean_team_return": float(np.mean([r["team_return"] for r in results])),
-            "mean_episode_length": float(np.mean([r["episode_length"] for r in results])),
+            **summarise_episodes(results),
         }
-        for key in results[0]:
-            if key not in ("episode_return", "team_return", "episode_length", "steps_per_second", "episodes", "env_steps"):
-                values = [r[key] for r in results if isinstance(r.get(key), (int, float))]
-                if values:
-                    summary[f"mean_{key}"] = float(np.mean(values))
         self.history.append(summary)
         self._logger.write(summary)
         return summary
@@ -208,20 +310,46 @@ class EvaluatorWorker:
 
     def run(self) -> None:
         budget = self._builder.run.env_steps
+        requested = stop_file(self._builder.run.run_dir)
+        env_steps = 0
         while not self.should_stop():
+            if os.path.exists(requested):
+                self.interrupted = True  # Ctrl-C/SIGTERM: the trainer checkpoints, then everything stops
+                break
             env_steps = int(self._counter.get_counts().get("env_steps", 0))
             if env_steps >= budget:
                 break
             if self.maybe_evaluate(env_steps) is None:
                 time.sleep(0.5)
-        if not self.should_stop():
+        if not self.should_stop() and not self.interrupted:
             self.finish(env_steps)
+        elif self._logger is not None:
+            self._logger.close()
         # wind down in order: the trainer finishes its step and acknowledges, then stop all
         self._counter.increment(**{STOP_REQUESTED: 1})
         deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
         while time.monotonic() < deadline and not self._counter.get_counts().get(TRAINER_STOPPED):
             time.sleep(0.2)
         self._stop()
+
+
+def summarise_episodes(results: List[Dict[str, Any]]) -> Dict[str, float]:
+    """Mean, spread and extremes of the return over episode results, and the mean of each metric."""
+    returns = np.array([r["episode_return"] for r in results])
+    summary = {
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "max_return": float(returns.max()),
+        "min_return": float(returns.min()),
+        "mean_team_return": float(np.mean([r["team_return"] for r in results])),
+        "mean_episode_length": float(np.mean([r["episode_length"] for r in results])),
+    }
+    for key in results[0]:
+        if key not in ("episode_return", "team_return", "episode_length", "steps_per_second", "episodes", "env_steps"):
+            values = [r[key] for r in results if isinstance(r.get(key), (int, float, np.number))]  # numpy metrics too
+            if values:
+                summary[f"mean_{key}"] = float(np.mean(values))
+    return summary
 
 
 def random_policy_return(builder: Any, episodes: int) -> Optional[float]:

@@ -7,15 +7,19 @@ evaluation and calls ``lp.stop()``, which ends every process; the launcher waits
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-from typing import Any, Dict
+import time
+from typing import Any, Dict, Optional
 
-from mava_core.errors import MavaError
+from mava_core.errors import MavaError, TrainingDivergedError
+from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
+from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, stop_file
 
 # Acting processes are single-threaded: several share the machine with the trainer.
 ACTOR_THREADS = 1
@@ -49,6 +53,12 @@ def _stopping() -> bool:
     return lp.stop_event().is_set()
 
 
+def _replay_checkpointer(builder):
+    """The replay server's Reverb checkpointer (it restores a resumed run's replay), or None."""
+    checkpointer = builder.checkpointer if builder is not None else None
+    return checkpointer.replay_checkpointer() if checkpointer is not None else None
+
+
 def _with_stop_check(worker):
     worker.should_stop = _stopping
     return worker
@@ -76,7 +86,7 @@ class LaunchpadBackend:
     name = "launchpad"
     interleaves_nodes = False
 
-    def build(self, program: Program):
+    def build(self, program: Program, builder: Any = None):
         """The Launchpad program for a Mava program, and the per-group process settings."""
         import launchpad as lp
         from launchpad.nodes.python.local_multi_processing import PythonProcess
@@ -87,7 +97,9 @@ class LaunchpadBackend:
         if replay_node is None or counter_node is None or trainer_node is None:
             raise MavaError(f"program {program.name!r} needs replay, counter and trainer nodes; has {program.nodes}")
         with lp_program.group(replay_node.name):
-            replay = lp_program.add_node(lp.ReverbNode(replay_node.make))
+            replay = lp_program.add_node(
+                lp.ReverbNode(replay_node.make, checkpoint_ctor=functools.partial(_replay_checkpointer, builder))
+            )
         with lp_program.group(counter_node.name):
             counter = lp_program.add_node(lp.CourierNode(counter_node.make))
         with lp_program.group(trainer_node.name):
@@ -113,22 +125,35 @@ class LaunchpadBackend:
 
         The launcher runs in its own session so that, whatever happens to it (Launchpad kills
         its whole runtime when a node does not stop in time), this process survives, reports,
-        and removes every process of the run: none is left behind.
+        and removes every process of the run: none is left behind. Ctrl-C or SIGTERM here
+        asks the nodes to stop cleanly (the trainer writes a final checkpoint first) and
+        raises :class:`~mava_core.errors.RunInterrupted`.
         """
         import cloudpickle
 
         os.makedirs(builder.run.run_dir, exist_ok=True)
         payload = os.path.join(builder.run.run_dir, PROGRAM_FILE)
+        requested, failure = stop_file(builder.run.run_dir), failure_file(builder.run.run_dir)
+        for stale in (requested, failure):  # left by an earlier, interrupted launch of this run
+            if os.path.exists(stale):
+                os.remove(stale)
         with open(payload, "wb") as handle:
             cloudpickle.dump((program, builder), handle)
         command = [sys.executable, "-m", "mava_plugins.backends.launchpad_backend", payload]
-        # unbuffered: node output reaches a log file as it happens, not when a buffer fills
-        launcher = subprocess.Popen(command, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            returncode = _wait(launcher)
-        finally:
-            _kill_session(launcher.pid)
-            os.remove(payload)
+        with StopSignals() as signals:
+            # unbuffered: node output reaches a log file as it happens, not when a buffer fills
+            launcher = subprocess.Popen(command, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            try:
+                returncode = _wait(launcher, signals, requested)
+            finally:
+                _kill_session(launcher.pid)
+                os.remove(payload)
+                if os.path.exists(requested):
+                    os.remove(requested)
+        if os.path.exists(failure):
+            raise _trainer_failure(failure)
+        if signals.requested:
+            raise interrupted_error(builder, signals.requested)
         path = os.path.join(builder.run.run_dir, "summary.json")
         if not os.path.exists(path):
             raise MavaError(
@@ -142,16 +167,52 @@ class LaunchpadBackend:
 PROGRAM_FILE = ".launchpad_program.pkl"
 
 
-def _wait(launcher: subprocess.Popen) -> int:
-    """Wait for the launcher; on Ctrl-C ask it to stop its nodes (Launchpad's own Ctrl-C path)."""
-    try:
-        return launcher.wait()
-    except KeyboardInterrupt:
-        launcher.send_signal(signal.SIGINT)
+def _trainer_failure(path: str) -> MavaError:
+    """The error the trainer node recorded before the program stopped (see ``TrainerWorker.run``)."""
+    with open(path) as handle:
+        failure = json.load(handle)
+    os.remove(path)
+    if failure["type"] == TrainingDivergedError.__name__:
+        return TrainingDivergedError(failure["message"])
+    if failure["mava_error"]:
+        return MavaError(failure["message"])
+    return MavaError(f"the trainer failed with {failure['type']}: {failure['message']} (see the node output above)")
+
+
+#: how long a clean stop may take (final evaluation episode, trainer step, checkpoint) before a hard one
+CLEAN_STOP_SECONDS = SHUTDOWN_GRACE_SECONDS + 60.0
+
+
+def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> int:
+    """Wait for the launcher.
+
+    A first Ctrl-C or SIGTERM (recorded by ``signals``) writes the stop file: the evaluator
+    sees it, the trainer writes its final checkpoint, and the program stops itself. A second
+    Ctrl-C, or a clean stop that takes longer than ``CLEAN_STOP_SECONDS``, asks the launcher
+    to stop its nodes at once (Launchpad's own Ctrl-C path).
+    """
+    asked: Optional[float] = None
+    while True:
         try:
-            return launcher.wait(timeout=60)
+            return launcher.wait(timeout=0.2)
         except subprocess.TimeoutExpired:
-            return -signal.SIGKILL
+            pass
+        except KeyboardInterrupt:
+            return _hard_stop(launcher)
+        if signals.requested and asked is None:
+            with open(requested, "w") as handle:
+                handle.write(str(signals.requested))
+            asked = time.monotonic()
+        if asked is not None and time.monotonic() - asked > CLEAN_STOP_SECONDS:
+            return _hard_stop(launcher)
+
+
+def _hard_stop(launcher: subprocess.Popen) -> int:
+    launcher.send_signal(signal.SIGINT)
+    try:
+        return launcher.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        return -signal.SIGKILL
 
 
 def _kill_session(session_id: int) -> None:
@@ -180,7 +241,7 @@ def run_launcher(payload: str) -> int:
 
     with open(payload, "rb") as handle:
         program, _builder = cloudpickle.load(handle)
-    lp_program, resources = LaunchpadBackend().build(program)
+    lp_program, resources = LaunchpadBackend().build(program, _builder)
     manager = lp.launch(
         lp_program,
         launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
 
 
@@ -28,7 +29,10 @@ class LocalBackend:
         def stop() -> None:
             stopped.append(True)
 
-        server = reverb.Server(program.one(REPLAY).make(), port=None)
+        checkpointer = builder.checkpointer
+        replay_checkpointer = checkpointer.replay_checkpointer() if checkpointer is not None else None
+        server = reverb.Server(program.one(REPLAY).make(), port=None, checkpointer=replay_checkpointer)
+        signals = StopSignals()
         try:
             address = f"localhost:{server.port}"
             counter = program.one(COUNTER).make()
@@ -46,21 +50,26 @@ class LocalBackend:
                 worker.count_every = 1  # the counter is in-process: keep it exact
             dataset = builder.dataset
             budget = builder.run.env_steps
-            env_steps = 0
-            evaluator.maybe_evaluate(0)
-            while env_steps < budget and not stopped:
-                for worker in executors:
-                    worker.act(1)
-                env_steps = int(counter.get("env_steps"))
-                due = dataset.trainer_steps_due(env_steps)
-                while trainer.trainer.steps < due:
-                    trainer.step()
-                for node in custom:
-                    node.step()
+            env_steps = int(counter.get("env_steps"))  # a resumed run's count
+            with signals:  # Ctrl-C or SIGTERM: finish the round, write the final checkpoint, stop
                 evaluator.maybe_evaluate(env_steps)
-            for worker in executors:
-                worker.close()
-            summary = evaluator.finish(env_steps)
+                while env_steps < budget and not stopped and not signals.requested:
+                    for worker in executors:
+                        worker.act(1)
+                    env_steps = int(counter.get("env_steps"))
+                    due = dataset.trainer_steps_due(env_steps)
+                    while trainer.trainer.steps < due:
+                        trainer.step()
+                    for node in custom:
+                        node.step()
+                    evaluator.maybe_evaluate(env_steps)
+                    trainer.maybe_checkpoint()
+                for worker in executors:
+                    worker.close()
+                trainer.close()  # the final checkpoint
+                if signals.requested:
+                    raise interrupted_error(builder, signals.requested)
+                summary = evaluator.finish(env_steps)
         finally:
             server.stop()
         return summary
