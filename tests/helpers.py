@@ -72,7 +72,12 @@ def processes_with_marker(value: str):
     return found
 
 
-def launchpad_run(
+def launchpad_run(run_dir, system: str, environment: str, env_steps: int, overrides: Optional[Dict[str, object]] = None, **kwargs):
+    """:func:`backend_run` under Launchpad; returns (summary, trainer CSV rows)."""
+    return backend_run(run_dir, system, environment, env_steps, overrides, backend="launchpad", **kwargs)
+
+
+def backend_run(
     run_dir,
     system: str,
     environment: str,
@@ -83,8 +88,9 @@ def launchpad_run(
     eval_episodes: int = 1,
     loggers: Sequence[str] = ("csv",),
     eval_every: Optional[int] = None,
+    backend: str = "launchpad",
 ):
-    """Train under Launchpad and check what every such run owes; returns (summary, trainer CSV rows).
+    """Train on ``backend`` and check what every run owes; returns (summary, trainer CSV rows).
 
     Checked here: the budget was reached, the trainer took steps, every executor and the
     trainer wrote logs, the program file was removed, and no process of the run survives.
@@ -98,7 +104,7 @@ def launchpad_run(
         run = RunConfig(
             system=system,
             environment=environment,
-            backend="launchpad",
+            backend=backend,
             executors=executors,
             env_steps=env_steps,
             seed=1,
@@ -116,7 +122,7 @@ def launchpad_run(
             os.environ.pop(LAUNCHPAD_MARKER, None)
         else:
             os.environ[LAUNCHPAD_MARKER] = previous
-    assert (summary["system"], summary["backend"]) == (system, "launchpad")
+    assert (summary["system"], summary["backend"]) == (system, backend)
     assert summary["env_steps"] >= env_steps
     assert summary["trainer_steps"] > 0
     logs = os.path.join(run_dir, "logs")
