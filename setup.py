@@ -17,7 +17,7 @@ core_requirements = ["pluggy>=1.0", "dm-env", "numpy>=1.21,<1.24"]
 tf_requirements = ["tensorflow>=2.8,<2.9", "tensorflow-probability>=0.16,<0.17", "dm-sonnet>=2.0,<2.1", "dm-tree"]
 reverb_requirements = ["dm-reverb>=0.7,<0.8"]
 launchpad_requirements = ["dm-launchpad>=0.5,<0.6", "portpicker", "psutil"]
-env_requirements = ["pettingzoo>=1.27,<1.28", "mpe2", "gymnasium"]
+env_requirements = ["pettingzoo>=1.27,<1.28", "mpe2", "gymnasium", "pygame-ce"]  # pygame: classic and butterfly tasks
 logging_requirements = ["matplotlib"]
 test_requirements = ["pytest>=7", "pytest-timeout", "ruff"]
 
@@ -30,9 +30,11 @@ extras = {
     "flatland": ["flatland-rl>=4.3,<4.4"],
     "lbf": ["lbforaging>=2.0,<2.1", "gymnasium"],
     "rware": ["rware>=2.0,<2.1", "gymnasium"],
+    "ray": ["ray>=2.30,<2.31"],
+    "record": ["pillow", "imageio>=2.38,<2.39", "imageio-ffmpeg>=0.8,<0.9"],  # GIF (Pillow) and MP4 videos
     "test": test_requirements,
 }
-extras["all"] = sorted({req for name, reqs in extras.items() if name != "flatland" for req in reqs})
+extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 
 # Every built-in system, environment, component and backend is a plugin, loaded through
 # the same entry-point group a third-party package uses.
@@ -42,6 +44,7 @@ builtin_plugins = [
     "smac = mava_plugins.envs.smac_plugin",
     "robocup = mava_plugins.envs.robocup_plugin",
     "grid_worlds = mava_plugins.envs.gymnasium_plugin",
+    "flatland = mava_plugins.envs.flatland_plugin",
     "reverb_dataset = mava_plugins.datasets.reverb_plugin",
     "feedforward_networks = mava_plugins.networks.plugin",
     "architectures = mava_plugins.architectures.plugin",
@@ -52,8 +55,11 @@ builtin_plugins = [
     "mappo = mava_plugins.systems.mappo.plugin",
     "local_backend = mava_plugins.backends.local_plugin",
     "launchpad_backend = mava_plugins.backends.launchpad_plugin",
+    "ray_backend = mava_plugins.backends.ray_plugin",
     "loggers = mava_plugins.loggers.plugin",
     "env_wrappers = mava_plugins.wrappers.plugin",
+    "checkpointing = mava_plugins.checkpointing.plugin",
+    "recording = mava_plugins.recording.plugin",
 ]
 
 setup(

@@ -5,12 +5,14 @@ Importing the core does not import TensorFlow; the modules that need it import i
 from mava_core._version import __version__
 from mava_core.config import Component, RunConfig
 from mava_core.errors import (
+    CheckpointError,
     ConfigError,
     EnvironmentContractError,
     MavaError,
     MissingDependencyError,
     PluginConflictError,
     PluginError,
+    RunInterrupted,
     UnknownNameError,
 )
 from mava_core.hookspecs import hookimpl, hookspec
@@ -19,12 +21,14 @@ from mava_core.system import System, SystemBuilder
 
 __all__ = [
     "__version__",
+    "CheckpointError",
     "ConfigError",
     "EnvironmentContractError",
     "MavaError",
     "MissingDependencyError",
     "PluginConflictError",
     "PluginError",
+    "RunInterrupted",
     "UnknownNameError",
     "hookimpl",
     "hookspec",

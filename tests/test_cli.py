@@ -123,7 +123,7 @@ MISTAKES = [
     (["run", "madqn", "debug_two_step"],
      "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), got 'debug_two_step'"),
     (["run", "madqn", "debug:three_step"], "unknown debug task 'three_step'; available: simple_spread, switch_riddle, two_step"),
-    (["run", "madqn", "debug:two_step", "--backend", "ray"], f"unknown backend 'ray'; available: {names('backend')}"),
+    (["run", "madqn", "debug:two_step", "--backend", "slurm"], f"unknown backend 'slurm'; available: {names('backend')}"),
     (["run", "madqn", "debug:two_step", "learning_rat=0.1"], "config key 'learning_rat': unknown key; valid keys here are: "),
     (["run", "madqn", "debug:two_step", "learning_rate=fast"], "config key 'learning_rate': expected float, got 'fast'"),
     (["run", "madqn", "debug:two_step", "learning_rate"],

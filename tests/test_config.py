@@ -102,7 +102,7 @@ ENV_OPTION_ERRORS = [
     ("debug:simple_spread", ["env.num_agents=0"], "config key 'env.num_agents': must be a positive integer, got 0"),
     ("debug:simple_spread", ["env.max_steps=lots"], "config key 'env.max_steps': must be a positive integer, got 'lots'"),
     ("debug:simple_spread", ["env.landmarks=3"],
-     "config key 'env.landmarks': unknown option for debug:simple_spread; valid options: num_agents, max_steps, continuous"),
+     "config key 'env.landmarks': unknown option for debug:simple_spread; valid options: num_agents, max_steps, continuous, render_mode"),
     ("debug:nope", [], "unknown debug task 'nope'; available: simple_spread, switch_riddle, two_step"),
 ]
 

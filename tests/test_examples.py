@@ -1,12 +1,17 @@
 """Every example script runs as a user runs it (``python examples/...``), on a tiny budget."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
+from fakes.fake_rcssserver import FakeRcssServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "examples").rglob("run_*.py"))
@@ -14,9 +19,30 @@ EXAMPLES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "examples").rg
 TINY = ["--env-steps", "400", "run.eval_every=400", "run.eval_episodes=1", "run.random_baseline_episodes=1", "run.loggers=csv"]
 
 
-def _run(script: str, run_dir: Path, *args: str) -> subprocess.CompletedProcess:
+FAKES = ROOT / "tests" / "fakes"
+
+
+def _run(script: str, run_dir: Path, *args: str, env: Dict[str, str] = None) -> subprocess.CompletedProcess:
     command = [sys.executable, script, "--backend", "local", "--executors", "1", "--run-dir", str(run_dir), *TINY, *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def _stand_ins(script: str) -> Iterator[Tuple[Dict[str, str], List[str]]]:
+    """(environment variables, arguments) that let an example run here without its game installed.
+
+    SMAC examples import the fake SMAC package (tests/fakes); RoboCup examples play against
+    scripted rcssservers, one for the executor (and the random baseline) and one for the evaluator.
+    """
+    family = Path(script).parts[1]
+    if family == "smac":
+        yield {"PYTHONPATH": str(FAKES)}, []
+    elif family == "robocup":
+        with FakeRcssServer() as executor_server, FakeRcssServer() as evaluator_server:
+            ports = [f"env.port={executor_server.port}", f"run.eval_env_options.port={evaluator_server.port}"]
+            yield {}, [*ports, "env.cycle_limit=25"]
+    else:
+        yield {}, []
 
 
 def test_examples_are_found():
@@ -26,12 +52,32 @@ def test_examples_are_found():
 
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_example_runs_and_writes_its_summary(script, tmp_path):
-    result = _run(script, tmp_path)
+    with _stand_ins(script) as (env, args):
+        result = _run(script, tmp_path, *args, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"run directory: {tmp_path}" in result.stdout
     assert "final mean evaluation return" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["env_steps"] >= 400
+
+
+def test_smac_example_without_smac_says_what_to_install(tmp_path):
+    result = _run("examples/smac/run_decentralised_recurrent_qmix.py", tmp_path)
+    assert result.returncode == 2
+    assert "pip install git+https://github.com/oxwhirl/smac.git" in result.stderr and "docs/environments/smac.md" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_robocup_example_without_a_server_says_so(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing answers here once the socket is closed
+    result = _run(
+        "examples/robocup/run_decentralised_feedforward_madqn.py", tmp_path, f"env.port={port}", f"run.eval_env_options.port={port}", "env.timeout=0.3"
+    )
+    assert result.returncode == 2
+    assert f"no rcssserver answered at 127.0.0.1:{port} within 0.3 s" in result.stderr and "docs/environments/robocup.md" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_example_reports_a_bad_override_in_one_line(tmp_path):

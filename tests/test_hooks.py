@@ -129,6 +129,10 @@ class Recorder:
         self._add("mava_dataset_iterator", server_address=server_address)
 
     @hookimpl
+    def mava_checkpointer(self, builder):
+        self._add("mava_checkpointer", builder=builder)
+
+    @hookimpl
     def mava_executor_init(self, executor):
         self._add("mava_executor_init", label=_label(executor), executor=executor, has_adder=executor.adder is not None)
 
@@ -223,11 +227,11 @@ def test_every_hook_fires_in_a_run(recorded):
 
 
 @covers("mava_configure", "mava_environment_spec", "mava_program_build_nodes", "mava_program_launch",
-        "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init")
+        "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer")
 def test_per_run_hooks_fire_once_with_their_arguments_in_build_order(recorded):
     recorder, _, _, builder, _ = recorded
     once = ["mava_configure", "mava_environment_spec", "mava_program_build_nodes", "mava_program_launch",
-            "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init"]
+            "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer"]
     for hook in once:
         assert len(recorder.of(hook)) == 1, hook
     positions = [recorder.index(hook) for hook in once[:5]]
@@ -246,6 +250,10 @@ def test_per_run_hooks_fire_once_with_their_arguments_in_build_order(recorded):
     assert build["builder"] is builder
     assert build["nodes"] == [("replay", "replay"), ("counter", "counter"), ("trainer", "trainer"),
                               ("executor_0", "executor"), ("evaluator", "evaluator")]
+    # the checkpointer is asked for before launch (to check the run directory), once per process
+    (checkpointer,) = recorder.of("mava_checkpointer")
+    assert checkpointer["builder"] is builder
+    assert recorder.index("mava_program_build_nodes") < recorder.index("mava_checkpointer") < recorder.index("mava_program_launch")
     (launch,) = recorder.of("mava_program_launch")
     assert isinstance(launch["program"], Program) and launch["builder"] is builder
     assert recorder.of("mava_dataset_adder")[0]["client"] == "Client"
@@ -780,4 +788,5 @@ def test_every_hookspec_is_covered_by_a_test():
     assert marked == specs
     assert _firstresult_names() == {
         "mava_program_launch", "mava_dataset_adder", "mava_dataset_iterator", "mava_executor_select_actions",
+        "mava_checkpointer",
     }

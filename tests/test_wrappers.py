@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from dm_env import specs
+from helpers import local_run
+from test_environments import _check_timestep, _run_episode  # not tests.*: flatland-rl installs a "tests" package
 
 from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError
@@ -15,8 +17,6 @@ from mava_plugins.wrappers.death_masking import DeathMaskingWrapper
 from mava_plugins.wrappers.observation_normalisation import ObservationNormalisationWrapper
 from mava_plugins.wrappers.previous_action import PreviousActionWrapper
 from mava_plugins.wrappers.reward_normalisation import RewardNormalisationWrapper
-from helpers import local_run
-from tests.test_environments import _check_timestep, _run_episode
 
 NEW_WRAPPERS = ("previous_action", "observation_normalisation", "reward_normalisation", "death_masking")
 
