@@ -280,7 +280,7 @@ def test_block_plugins_environment_variable(monkeypatch):
     assert pm.plugins["madqn"].status == pm.plugins["launchpad_backend"].status == "blocked"
     with pytest.raises(UnknownNameError, match=r"unknown system 'madqn'"):
         pm.registry.get("system", "madqn")
-    with pytest.raises(UnknownNameError, match=r"^unknown backend 'launchpad'; available: local$"):
+    with pytest.raises(UnknownNameError, match=r"^unknown backend 'launchpad'; available: local, ray$"):
         pm.registry.get("backend", "launchpad")
     # a blocked plugin registered programmatically is skipped too
     assert pm.register(object(), name="madqn") == "madqn"
@@ -502,8 +502,8 @@ def test_unknown_name_lists_what_is_available():
         pm.registry.get("system", "qmix9")
     assert str(caught.value) == f"unknown system 'qmix9'; available: {', '.join(systems)}"
     assert isinstance(caught.value, KeyError) and caught.value.available == systems
-    with pytest.raises(UnknownNameError, match=r"^unknown backend 'ray'; available: launchpad, local$"):
-        pm.registry.get("backend", "ray")
+    with pytest.raises(UnknownNameError, match=r"^unknown backend 'slurm'; available: launchpad, local, ray$"):
+        pm.registry.get("backend", "slurm")
     explorations = ", ".join(pm.registry.names("exploration"))
     with pytest.raises(UnknownNameError, match=rf"^unknown exploration 'boltzmann'; available: {explorations}$"):
         pm.registry.entry("exploration", "boltzmann")

@@ -72,6 +72,9 @@ PLAY_MODE_CATEGORIES = ("before_kick_off", "play_on", "our_set_piece", "their_se
 _SET_PIECES = ("kick_off", "kick_in", "free_kick", "corner_kick", "goal_kick", "indirect_free_kick", "penalty_kick")
 _FOULS = ("offside", "back_pass", "free_kick_fault", "catch_fault", "foul_charge", "foul_push", "illegal_defense")
 
+#: seconds to wait, after a cycle's ``sense_body``, for that cycle's ``see``
+SEE_GRACE_SECONDS = 0.05
+
 #: discrete actions: (name, command template). ``None`` sends nothing; ``{ball}`` and
 #: ``{goal}`` are the body-relative directions of the ball and the opponent goal as last seen.
 ACTIONS: Tuple[Tuple[str, Optional[str]], ...] = (
@@ -248,6 +251,7 @@ class _Player:
         self.body: Dict[str, float] = {}
         self.see: Dict[str, Any] = {"ball": None, "goals": {}, "players": []}
         self.last_body_time = -1.0
+        self.last_see_time = -1.0
         self.ball_direction: Optional[float] = None  # body-relative, as last seen
         self.goal_direction: Optional[float] = None
 
@@ -379,14 +383,29 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             raise RoboCupError(f"{self._name}: sending to rcssserver at {self.address} failed: {error}") from None
 
     def _wait_for_cycle(self) -> None:
-        """Read messages until every player has a ``sense_body`` newer than its last one."""
+        """Read messages until every player has a ``sense_body`` newer than its last one.
+
+        Then wait up to :data:`SEE_GRACE_SECONDS` for each player's ``see`` of that cycle (the
+        server sends it just after ``sense_body``), so an observation never mixes a new body
+        with the previous cycle's view depending on timing; a server that skips ``see`` this
+        cycle (narrow or low-quality views) costs only the grace.
+        """
         waiting = {p.sock: p for p in self._players if p.sock is not None}
         before = {p.agent_id: p.last_body_time for p in self._players}
         deadline = time.monotonic() + self._timeout
+        see_deadline = None
         while True:
             pending = [p for p in self._players if p.last_body_time <= before[p.agent_id]]
             if not pending:
-                return
+                unseen = [p for p in self._players if p.last_see_time < p.last_body_time]
+                if not unseen:
+                    return
+                see_deadline = see_deadline or time.monotonic() + SEE_GRACE_SECONDS
+                if time.monotonic() >= see_deadline:
+                    return
+                ready, _, _ = select.select([p.sock for p in unseen], [], [], see_deadline - time.monotonic())
+                self._read(ready, waiting)
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 names = ", ".join(p.agent_id for p in pending)
@@ -396,16 +415,20 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                     f"env.synch_mode={str(self._synch).lower()})? See {DOCS}"
                 )
             ready, _, _ = select.select(list(waiting), [], [], remaining)
-            for sock in ready:
-                player = waiting[sock]
-                while True:
-                    try:
-                        data = sock.recv(65536, socket.MSG_DONTWAIT)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except ConnectionRefusedError:
-                        raise RoboCupError(f"{self._name}: lost the rcssserver at {self.address}") from None
-                    self._handle(player, data.decode("latin-1"))
+            self._read(ready, waiting)
+
+    def _read(self, ready: List[socket.socket], players: Dict[socket.socket, _Player]) -> None:
+        """Handle every message already queued on the ``ready`` sockets."""
+        for sock in ready:
+            player = players[sock]
+            while True:
+                try:
+                    data = sock.recv(65536, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except ConnectionRefusedError:
+                    raise RoboCupError(f"{self._name}: lost the rcssserver at {self.address}") from None
+                self._handle(player, data.decode("latin-1"))
 
     def _handle(self, player: _Player, text: str) -> None:
         text = text.rstrip("\x00").strip()
@@ -421,6 +444,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             player.last_body_time = player.body["time"]
         elif kind == "see":
             player.see = parse_see(tree)
+            player.last_see_time = player.see["time"]
             if player.see["ball"] is not None:
                 player.ball_direction = player.body_relative(player.see["ball"][1])
             opponent_goal = "r" if player.side == "l" else "l"

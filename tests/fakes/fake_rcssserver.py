@@ -179,10 +179,10 @@ class FakeRcssServer(threading.Thread):
             self.play_mode = referee[: referee.rfind("_")] if referee.startswith("goal_") else referee
         for player in list(self.players.values()):
             player.done = False
+            if referee is not None:  # the referee speaks as the cycle starts, before the senses
+                self._send(player, f"(hear {self.cycle} referee {referee})")
             self._send(player, self.sense_body(player))
             self._send(player, self.see(player))
-            if referee is not None:
-                self._send(player, f"(hear {self.cycle} referee {referee})")
 
     def sense_body(self, player: _FakePlayer) -> str:
         c = player.counts
