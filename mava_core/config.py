@@ -64,6 +64,10 @@ class RunConfig:
     environment: str = "pettingzoo:simple_spread_v3"
     backend: str = "local"
     executors: int = bounded(1, minimum=1, maximum=256, help="number of acting processes")
+    envs_per_executor: int = bounded(
+        1, minimum=1, maximum=256,
+        help="environment copies each executor steps together, with one batched policy call per step (feedforward systems)",
+    )
     env_steps: int = bounded(50_000, minimum=1, help="budget of environment steps, summed over executors")
     seed: int = bounded(0, minimum=0)
     run_dir: Optional[str] = None
@@ -85,6 +89,10 @@ class RunConfig:
     record_eval: bool = bounded(False, help="save the first episode of every evaluation as a video in run_dir/videos")
     record_format: str = bounded("gif", choices=("gif", "mp4"), help="video format of run.record_eval (mp4 needs mava[record])")
     record_fps: int = bounded(10, minimum=1, maximum=60, help="frames per second of recorded videos")
+    device: str = bounded(
+        "auto", choices=("auto", "cpu", "gpu"),
+        help="where the trainer runs under process-per-node backends (placement plugin); auto: the GPU when one is visible",
+    )
     backend_options: Dict[str, Any] = dataclasses.field(
         default_factory=dict, metadata={"help": "options of the chosen backend's Config, set with run.backend_options.KEY=VALUE"}
     )

@@ -8,7 +8,7 @@ environment's own metrics) goes to the loggers after the end hook has added to i
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -51,11 +51,36 @@ class EnvironmentLoop:
         self.executor.observe_first(timestep)
         self._hooks.mava_env_loop_episode_start(loop=self, timestep=timestep)
 
-    def step(self) -> Optional[Dict[str, Any]]:
-        """Take one environment step; returns the episode result when this step ended it."""
+    #: environment copies one call of :meth:`step_batch` advances (see ``VectorEnvironmentLoop``)
+    num_envs = 1
+
+    @property
+    def executors(self) -> List[Any]:
+        """The executors acting in this loop's environments (one here)."""
+        return [self.executor]
+
+    def step_batch(self) -> List[Dict[str, Any]]:
+        """Advance every environment copy one step; the results of the episodes that ended."""
+        result = self.step()
+        return [] if result is None else [result]
+
+    def close(self) -> None:
+        """Close the environment (e.g. free a game server's slots)."""
+        self.environment.close()
+
+    def ready_observations(self) -> Any:
+        """Start an episode if none is running; the observations the next actions are chosen for."""
         if self._timestep is None or self._timestep.last():
             self._begin_episode()
-        actions = self.executor.select_actions(self._timestep.observation)
+        return self._timestep.observation
+
+    def step(self) -> Optional[Dict[str, Any]]:
+        """Take one environment step; returns the episode result when this step ended it."""
+        actions = self.executor.select_actions(self.ready_observations())
+        return self.advance(actions)
+
+    def advance(self, actions: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """Step the environment with ``actions`` (chosen for ``ready_observations()``): observe, update, count."""
         timestep = self.environment.step(self._environment_actions(actions))
         self.executor.observe(actions, timestep)
         if self._should_update:

@@ -26,6 +26,9 @@ from mava_core.plugins import PluginManager, get_plugin_manager
 from mava_core.program import COUNTER, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
 from mava_core.specs import SEQUENTIAL, MultiAgentSpec
 
+#: seed distance between the environment copies of one executor (prime, so no copy shares another executor's seed)
+COPY_SEED_STRIDE = 100_003
+
 
 class System:
     """Base class of system plugins. Subclasses set ``name`` and ``Config`` and implement the makers."""
@@ -56,6 +59,15 @@ class System:
 
     def make_learner(self, networks: Any, replay_client: Any) -> Any:
         raise NotImplementedError
+
+    def vector_acting_refusal(self) -> Optional[str]:
+        """Why this system cannot act in several environment copies per executor, or None when it can.
+
+        A system that can returns None and its policy implements
+        ``select_actions_batch(observations_list) -> list of action dicts`` (one dict per copy),
+        with no per-episode state shared between copies.
+        """
+        return "its executor policy has no batched acting over environment copies"
 
 
 class Components:
@@ -279,6 +291,9 @@ class SystemBuilder:
         """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder.
 
         Turn-based environments (``env_spec.kind == SEQUENTIAL``) get a SequentialEnvironmentLoop.
+        With ``run.envs_per_executor`` K > 1 (never for the evaluator) the loop is a
+        :class:`~mava_core.vector_loop.VectorEnvironmentLoop` of K copies (each with its own
+        environment seed and adder, all sharing one policy) and the executor is the first copy's.
         """
         from mava_core.environment_loop import EnvironmentLoop, SequentialEnvironmentLoop
         from mava_core.executor import Executor
@@ -286,29 +301,53 @@ class SystemBuilder:
 
         seed = self.executor_seed(index, evaluation)
         self.seed_process(seed)
-        environment = self.make_environment(seed, **(self.run.eval_env_options if evaluation else {}))
+        copies = 1 if evaluation else self.run.envs_per_executor
+        options = self.run.eval_env_options if evaluation else {}
+        environments = [self.make_environment(self.executor_seed(index, evaluation, copy), **options) for copy in range(copies)]
         networks = self.system.make_networks()
         policy = self.system.make_policy(networks, evaluation=evaluation, seed=seed)
-        adder = None
-        if not evaluation:
-            import reverb
-
-            adder = self.hooks.mava_dataset_adder(builder=self, client=reverb.Client(replay_address))
         variable_client = None
         if variable_source is not None:
             period = getattr(self.system_config, "variable_update_period", 100)
             variable_client = VariableClient(variable_source, self.system.policy_variables(networks), period)
-        state_fn = environment.get_state if self.env_spec.state is not None else None
-        executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
         label = "evaluator" if evaluation else f"executor_{index}"
         loop_class = SequentialEnvironmentLoop if self.env_spec.kind == SEQUENTIAL else EnvironmentLoop
-        loop = loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation)
-        return loop, executor
+        client = None
+        if not evaluation:
+            import reverb
 
-    def executor_seed(self, index: int, evaluation: bool) -> int:
+            client = reverb.Client(replay_address)
+        loops = []
+        for environment in environments:
+            # one adder (one Reverb writer) per copy, reused for every step of that copy
+            adder = None if evaluation else self.hooks.mava_dataset_adder(builder=self, client=client)
+            state_fn = environment.get_state if self.env_spec.state is not None else None
+            # the copies share the policy and the variable client (it counts every copy's steps)
+            executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
+            loops.append(loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation))
+        if copies == 1:
+            return loops[0], loops[0].executor
+        from mava_core.vector_loop import VectorEnvironmentLoop
+
+        return VectorEnvironmentLoop(loops, policy, self.hooks, label=label), loops[0].executor
+
+    def executor_seed(self, index: int, evaluation: bool, copy: int = 0) -> int:
+        """The seed of executor ``index``'s environment copy ``copy`` (copy 0 also seeds the process and policy)."""
         # a resumed run's executors get fresh seeds (not the first episodes again); the evaluator keeps its own
         resumed = 0 if evaluation or not self.resume_from else int(self.resume_from["counts"].get("env_steps", 0))
-        return self.run.seed + resumed + (999_983 if evaluation else 1_009 * (index + 1))
+        return self.run.seed + resumed + (999_983 if evaluation else 1_009 * (index + 1) + COPY_SEED_STRIDE * copy)
+
+    def check_vector_acting(self) -> None:
+        """Refuse ``run.envs_per_executor`` > 1 for systems or environments that cannot act in copies."""
+        copies = self.run.envs_per_executor
+        if copies == 1:
+            return
+        key = "run.envs_per_executor"
+        if self.env_spec.kind == SEQUENTIAL:
+            raise ConfigError(key, f"{self.run.environment} is turn-based; its executors step one environment, set {key}=1")
+        reason = self.system.vector_acting_refusal()
+        if reason is not None:
+            raise ConfigError(key, f"{self.run.system} cannot step {copies} environment copies per executor: {reason}; set {key}=1")
 
     @staticmethod
     def seed_process(seed: int) -> None:
@@ -337,6 +376,7 @@ class SystemBuilder:
         from mava_core import workers
 
         _ = self.env_spec  # validate the system/environment pair before any process starts
+        self.check_vector_acting()
         program = Program(f"{self.run.system}-{self.run.environment}")
         program.add(Node("replay", REPLAY, self.make_replay_tables))
         program.add(Node("counter", COUNTER, functools.partial(workers.make_counter, self)))

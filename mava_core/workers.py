@@ -189,8 +189,9 @@ class ExecutorWorker:
         if self._loop is None:
             self._loop, executor = self._builder.make_executor(self.index, self._replay_address, self._variable_source)
             self._loop.logger = self._builder.make_loggers(f"executor_{self.index}", terminal=self.index == 0)
-            if executor.adder is not None:
-                executor.adder.should_stop = self._budget_spent_or_stopping
+            for copy_executor in self._loop.executors:  # one per environment copy (run.envs_per_executor)
+                if copy_executor.adder is not None:
+                    copy_executor.adder.should_stop = self._budget_spent_or_stopping
             # exploration continues from the run's count (a resumed run's, not zero)
             self.env_steps = int(self._counter.get_counts().get("env_steps", 0))
             executor.policy.set_step(self.env_steps)
@@ -213,19 +214,23 @@ class ExecutorWorker:
         self.loop.executor.policy.set_step(self.env_steps)
 
     def act(self, num_steps: int) -> List[Dict[str, Any]]:
-        """Take ``num_steps`` environment steps; returns the results of episodes that ended."""
+        """Take ``num_steps`` steps of every environment copy; returns the results of episodes that ended.
+
+        One step of K copies (``run.envs_per_executor``) counts K environment steps.
+        """
         loop = self.loop
         results = []
         for _ in range(num_steps):
-            result = loop.step()
-            self._pending_steps += 1
-            if result is not None:
-                self._pending_episodes += 1
+            ended = loop.step_batch()
+            self._pending_steps += loop.num_envs
+            if ended:
+                self._pending_episodes += len(ended)
                 self._flush_counts()
-                result["env_steps"] = self.env_steps
-                if loop.logger is not None:
-                    loop.logger.write(result)
-                results.append(result)
+                for result in ended:
+                    result["env_steps"] = self.env_steps
+                    if loop.logger is not None:
+                        loop.logger.write(result)
+                results.extend(ended)
             elif self._pending_steps >= self.count_every:
                 self._flush_counts()
         return results
@@ -243,7 +248,7 @@ class ExecutorWorker:
         if self._loop is not None and self._loop.logger is not None:
             self._loop.logger.close()
         if self._loop is not None:
-            self._loop.environment.close()  # e.g. frees a game server's slots for the random baseline
+            self._loop.close()  # closes the environments, e.g. frees a game server's slots for the random baseline
 
 
 class EvaluatorWorker:

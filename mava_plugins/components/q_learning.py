@@ -120,6 +120,13 @@ def is_recurrent(network: Any) -> bool:
     return bool(getattr(network, "recurrent", False))
 
 
+def epsilon_greedy_vector_refusal(components: Any, network_name: str) -> Optional[str]:
+    """Why the epsilon-greedy policy over these components cannot act in several environment copies, or None."""
+    if is_recurrent(components.network):
+        return f"network={network_name} is recurrent and its policy keeps one episode's state per agent"
+    return None
+
+
 def make_epsilon_greedy_policy(networks: QNetworks, spec: MultiAgentSpec, components: Any, config: Any, evaluation: bool, seed: int):
     """The executors' policy over ``networks``: recurrent epsilon-greedy for a recurrent network component."""
     from mava_plugins.components.value_policy import EpsilonGreedyPolicy, RecurrentEpsilonGreedyPolicy

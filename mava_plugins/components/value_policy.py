@@ -1,12 +1,13 @@
-"""Epsilon-greedy action selection over Q-values, batched across agents.
+"""Epsilon-greedy action selection over Q-values, batched across agents and environment copies.
 
-All agents that share a network are stacked into one batch, and every network is evaluated
-in a single compiled call per environment step; exploration happens in numpy with a seeded
-generator, so acting is reproducible under a seed.
+All agents that share a network are stacked into one batch (over every environment copy of a
+vectorised executor, ``select_actions_batch``), and every network is evaluated in a single
+compiled call per environment step; exploration happens in numpy, vectorised over the batch,
+with a seeded generator, so acting is reproducible under a seed.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
@@ -67,33 +68,58 @@ class EpsilonGreedyPolicy:
         if not self._evaluation:
             self.epsilon = self._exploration.value(env_steps)
 
-    def _stack(self, observations: Mapping[str, Any]):
-        """Each group's observations and legal-action masks stacked in agent order."""
+    def _stack(self, observations: Sequence[Mapping[str, Any]]):
+        """Each group's observations and legal-action masks over environment copies.
+
+        ``observations`` holds one observation dict per copy; a group's arrays are
+        ``[copies * agents, ...]``, copy-major (row ``c * agents + i`` is copy ``c``'s agent ``i``).
+        """
         stacked_obs, stacked_masks = [], []
         for key in self._keys:
             agents = self._groups[key]
-            stacked_obs.append(np.stack([observations[a].observation for a in agents]).astype(np.float32, copy=False))
-            stacked_masks.append(np.stack([observations[a].action_mask for a in agents]).astype(np.float32, copy=False))
+            obs = np.asarray([[copy[a].observation for a in agents] for copy in observations], np.float32)
+            masks = np.asarray([[copy[a].action_mask for a in agents] for copy in observations], np.float32)
+            stacked_obs.append(obs.reshape((-1,) + obs.shape[2:]))
+            stacked_masks.append(masks.reshape((-1,) + masks.shape[2:]))
         return tuple(stacked_obs), tuple(stacked_masks)
 
-    def _explore(self, greedy: Any, stacked_masks: tuple) -> Dict[str, np.int32]:
-        """Per agent: its greedy action, or with probability epsilon a uniform legal one."""
-        actions: Dict[str, np.int32] = {}
-        rng, epsilon = self._rng, self.epsilon
-        for key, key_actions, masks in zip(self._keys, greedy, stacked_masks):
-            key_actions = np.asarray(key_actions)
-            for index, agent in enumerate(self._groups[key]):
-                if epsilon > 0 and rng.random() < epsilon:
-                    legal = np.flatnonzero(masks[index] > 0)
-                    actions[agent] = np.int32(rng.choice(legal) if legal.size else 0)
-                else:
-                    actions[agent] = np.int32(key_actions[index])
-        return actions
+    def _explore(self, greedy: Sequence[Any], stacked_masks: tuple) -> List[np.ndarray]:
+        """Per group: the greedy actions, each replaced with probability epsilon by a uniform legal one.
 
-    def select_actions(self, observations: Mapping[str, Any]) -> Dict[str, np.int32]:
+        Vectorised over the rows: a random legal action is the argmax of uniform noise over the
+        legal actions (action 0 when none is legal).
+        """
+        rng, epsilon = self._rng, self.epsilon
+        chosen = []
+        for key_actions, masks in zip(greedy, stacked_masks):
+            actions = np.asarray(key_actions, np.int32).copy()
+            if epsilon > 0:
+                explore = rng.random(actions.shape[0]) < epsilon
+                if explore.any():
+                    noise = rng.random((int(explore.sum()), masks.shape[-1]))
+                    noise[masks[explore] <= 0] = -1.0
+                    actions[explore] = noise.argmax(axis=-1)
+            chosen.append(actions)
+        return chosen
+
+    def _per_copy(self, chosen: List[np.ndarray], copies: int) -> List[Dict[str, np.int32]]:
+        """The groups' action rows as one ``{agent: action}`` dict per environment copy."""
+        result: List[Dict[str, np.int32]] = [{} for _ in range(copies)]
+        for key, actions in zip(self._keys, chosen):
+            agents = self._groups[key]
+            rows = actions.reshape(copies, len(agents))
+            for copy, row in zip(result, rows):
+                copy.update(zip(agents, row))
+        return result
+
+    def select_actions_batch(self, observations: Sequence[Mapping[str, Any]]) -> List[Dict[str, np.int32]]:
+        """Every agent's action in every environment copy, from one compiled call over all of them."""
         stacked_obs, stacked_masks = self._stack(observations)
         greedy = self._greedy(stacked_obs, stacked_masks)
-        return self._explore([g.numpy() for g in greedy], stacked_masks)
+        return self._per_copy(self._explore([g.numpy() for g in greedy], stacked_masks), len(observations))
+
+    def select_actions(self, observations: Mapping[str, Any]) -> Dict[str, np.int32]:
+        return self.select_actions_batch([observations])[0]
 
 
 class RecurrentEpsilonGreedyPolicy(EpsilonGreedyPolicy):
@@ -131,11 +157,15 @@ class RecurrentEpsilonGreedyPolicy(EpsilonGreedyPolicy):
         self._acted_from = self._states
 
     def select_actions(self, observations: Mapping[str, Any]) -> Dict[str, np.int32]:
-        stacked_obs, stacked_masks = self._stack(observations)
+        stacked_obs, stacked_masks = self._stack([observations])
         greedy, new_states = self._greedy(stacked_obs, stacked_masks, self._states)
         self._acted_from = self._states
         self._states = tuple(state.numpy() for state in new_states)
-        return self._explore([g.numpy() for g in greedy], stacked_masks)
+        return self._per_copy(self._explore([g.numpy() for g in greedy], stacked_masks), 1)[0]
+
+    def select_actions_batch(self, observations: Sequence[Mapping[str, Any]]) -> List[Dict[str, np.int32]]:
+        """Not supported: the recurrent state belongs to one episode of one environment."""
+        raise NotImplementedError("recurrent policies act in one environment copy (run.envs_per_executor=1)")
 
     def extras(self) -> Dict[str, Any]:
         """``{"core_state": {agent: state}}``: the state each agent's last action was chosen from."""

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from mava_core.config import Component, component
 from mava_core.errors import ConfigError
@@ -15,6 +15,7 @@ from mava_core.system import System
 from mava_plugins.components.q_learning import (
     QLearningConfig,
     QNetworks,
+    epsilon_greedy_vector_refusal,
     is_recurrent,
     make_epsilon_greedy_policy,
     make_q_networks,
@@ -80,6 +81,9 @@ class MADQN(System):
 
     def policy_variables(self, networks: QNetworks) -> Dict[str, List[Any]]:
         return networks.policy_variables()
+
+    def vector_acting_refusal(self) -> Optional[str]:
+        return epsilon_greedy_vector_refusal(self.components, self.config.network.name)
 
     def make_learner(self, networks: QNetworks, replay_client: Any):
         from mava_plugins.systems.madqn.learner import MADQNLearner

@@ -16,7 +16,7 @@ agents' discounts: the team's episode goes on while any agent's does.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from mava_core.config import Component, bounded, component
 from mava_core.errors import ConfigError
@@ -25,6 +25,7 @@ from mava_core.system import System
 from mava_plugins.components.q_learning import (
     QLearningConfig,
     QNetworks,
+    epsilon_greedy_vector_refusal,
     is_recurrent,
     make_epsilon_greedy_policy,
     make_q_networks,
@@ -104,6 +105,9 @@ class ValueDecomposition(System):
 
     def policy_variables(self, networks: ValueDecompositionNetworks) -> Dict[str, List[Any]]:
         return networks.q.policy_variables()
+
+    def vector_acting_refusal(self) -> Optional[str]:
+        return epsilon_greedy_vector_refusal(self.components, self.config.network.name)
 
     def make_learner(self, networks: ValueDecompositionNetworks, replay_client: Any):
         from mava_plugins.systems.value_decomposition.learner import ValueDecompositionLearner
