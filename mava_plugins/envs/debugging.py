@@ -18,10 +18,11 @@ import numpy as np
 from dm_env import specs
 
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
-from mava_core.errors import ConfigError, UnknownNameError
+from mava_core.errors import ConfigError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
 from mava_plugins.envs.numpy_canvas import PALETTE, Canvas
 from mava_plugins.envs.options import reject_unknown_options
+from mava_plugins.envs.task_table import TaskTableFamily
 
 _F32 = np.float32
 
@@ -364,20 +365,15 @@ TASKS: Dict[str, tuple] = {
 }
 
 
-class DebugFamily:
+class DebugFamily(TaskTableFamily):
     """Small numpy environments for tests: ``two_step``, ``simple_spread`` and ``switch_riddle``."""
 
     name = "debug"
     default_task = "two_step"
-
-    @classmethod
-    def tasks(cls) -> List[str]:
-        return list(TASKS)
+    task_table = TASKS
 
     @classmethod
     def make(cls, task: str = "two_step", seed: int = 0, **options: Any) -> MultiAgentEnvironment:
-        if task not in TASKS:
-            raise UnknownNameError("debug task", task, cls.tasks())
-        env_class, defaults = TASKS[task]
+        env_class, defaults = cls.task_entry(task)
         reject_unknown_options(f"debug:{task}", options, defaults)
         return env_class(seed=seed, **{**defaults, **options})

@@ -39,10 +39,11 @@ import numpy as np
 from dm_env import specs
 
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
-from mava_core.errors import ConfigError, MavaError, MissingDependencyError, UnknownNameError
+from mava_core.errors import ConfigError, MavaError, MissingDependencyError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
 from mava_plugins.envs import flatland_observations as fo
 from mava_plugins.envs.options import reject_unknown_options
+from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "flatland"
 DEFAULT_TASK = "tiny_2_agents"
@@ -359,19 +360,15 @@ class FlatlandEnvironment(MultiAgentEnvironment):
         return f"FlatlandEnvironment({self._name}, trains={len(self._agents)})"
 
 
-class FlatlandFamily:
+class FlatlandFamily(TaskTableFamily):
     """``flatland:<task>``: Flatland train scheduling on small generated rail networks."""
 
     name = FAMILY
     default_task = DEFAULT_TASK
-
-    @classmethod
-    def tasks(cls) -> List[str]:
-        return list(TASKS)
+    task_table = TASKS
 
     @classmethod
     def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> FlatlandEnvironment:
-        if task not in TASKS:
-            raise UnknownNameError(f"{FAMILY} task", task, cls.tasks())
+        cls.task_entry(task)
         settings = FlatlandSettings.from_options(task, options)
         return FlatlandEnvironment(settings, seed=seed, name=f"{FAMILY}:{task}")

@@ -13,10 +13,11 @@ import dataclasses
 import importlib
 from typing import Any, Dict, List, Optional, Union
 
-from mava_core.errors import ConfigError, MissingDependencyError, UnknownNameError
+from mava_core.errors import ConfigError, MissingDependencyError
 from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
 from mava_plugins.envs.pettingzoo_aec_wrapper import PettingZooAECEnvironment
 from mava_plugins.envs.pettingzoo_wrapper import PettingZooParallelEnvironment
+from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "pettingzoo"
 DEFAULT_TASK = "simple_spread_v3"
@@ -75,33 +76,24 @@ def constructor_options(module: Any) -> Optional[List[str]]:
     return None
 
 
-class PettingZooFamily:
+class PettingZooFamily(TaskTableFamily):
     """PettingZoo parallel (MPE via ``mpe2``, knights-archers-zombies) and turn-based (classic) tasks."""
 
     name = FAMILY
     default_task = DEFAULT_TASK
-
-    @classmethod
-    def tasks(cls) -> List[str]:
-        return list(TASKS)
+    task_table = TASKS
 
     @classmethod
     def api(cls, task: str) -> str:
         """``"parallel"`` or ``"aec"`` (turn-based)."""
-        return cls._task(task).api
-
-    @classmethod
-    def _task(cls, task: str) -> Task:
-        if task not in TASKS:
-            raise UnknownNameError(f"{FAMILY} task", task, cls.tasks())
-        return TASKS[task]
+        return cls.task_entry(task).api
 
     @classmethod
     def make(
         cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any
     ) -> Union[PettingZooParallelEnvironment, PettingZooAECEnvironment]:
         """A wrapped PettingZoo env; ``options`` go to the task's constructor (e.g. ``N``, ``max_cycles``)."""
-        spec = cls._task(task)
+        spec = cls.task_entry(task)
         module = _import_task_module(task, spec.module)
         valid = constructor_options(module)
         if valid is not None:

@@ -36,9 +36,10 @@ import numpy as np
 from dm_env import specs
 
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
-from mava_core.errors import ConfigError, MavaError, UnknownNameError
+from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
 from mava_plugins.envs.options import reject_unknown_options
+from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "robocup"
 DEFAULT_TASK = "1v1"
@@ -651,15 +652,12 @@ def _check_options(task: str, options: Dict[str, Any]) -> Dict[str, Any]:
     return checked
 
 
-class RoboCupFamily:
+class RoboCupFamily(TaskTableFamily):
     """RoboCup 2D soccer on an rcssserver: ``robocup:1v1``, ``robocup:2v2``, ``robocup:3v3``."""
 
     name = FAMILY
     default_task = DEFAULT_TASK
-
-    @classmethod
-    def tasks(cls) -> List[str]:
-        return list(TASKS)
+    task_table = TASKS
 
     @classmethod
     def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> RoboCupEnvironment:
@@ -668,8 +666,7 @@ class RoboCupFamily:
         Options: ``host``, ``port``, ``timeout`` (seconds), ``cycle_limit``, ``goal_reward``,
         ``nearest_players``, ``synch_mode``, ``left_team``, ``right_team``.
         """
-        if task not in TASKS:
-            raise UnknownNameError(f"{FAMILY} task", task, cls.tasks())
+        team_size = cls.task_entry(task)
         kwargs = _check_options(task, options)
-        return RoboCupEnvironment(TASKS[task], seed=seed, name=f"{FAMILY}:{task}", **kwargs)
+        return RoboCupEnvironment(team_size, seed=seed, name=f"{FAMILY}:{task}", **kwargs)
 

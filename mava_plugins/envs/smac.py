@@ -28,9 +28,10 @@ import numpy as np
 from dm_env import specs
 
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
-from mava_core.errors import ConfigError, MavaError, MissingDependencyError, UnknownNameError
+from mava_core.errors import ConfigError, MavaError, MissingDependencyError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
 from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
+from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "smac"
 DEFAULT_TASK = "3m"
@@ -275,15 +276,13 @@ class SMACEnvironment(MultiAgentEnvironment):
         return self._env
 
 
-class SMACFamily:
+class SMACFamily(TaskTableFamily):
     """StarCraft Multi-Agent Challenge maps (``smac:3m``, ``smac:2s3z``, ...); needs SMAC and SC2."""
 
     name = FAMILY
     default_task = DEFAULT_TASK
-
-    @classmethod
-    def tasks(cls) -> List[str]:
-        return list(MAPS)
+    task_table = dict.fromkeys(MAPS)  # maps carry no settings of their own
+    task_word = "map"
 
     @classmethod
     def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> SMACEnvironment:
@@ -292,8 +291,7 @@ class SMACFamily:
         ``options`` are ``StarCraft2Env`` keyword arguments (``difficulty``, ``step_mul``,
         ``reward_sparse``, ``obs_last_action``, ...), checked by name and type.
         """
-        if task not in MAPS:
-            raise UnknownNameError(f"{FAMILY} map", task, MAPS)
+        cls.task_entry(task)
         env_class = import_starcraft2env()
         kwargs = check_options(task, options, _option_defaults(env_class))
         try:
