@@ -78,13 +78,20 @@ class RunConfig:
     env_wrappers: Tuple[str, ...] = bounded((), help="registered env_wrapper names applied in order, e.g. agent_id")
     log_every_seconds: float = bounded(5.0, minimum=0.0)
     check_environment: bool = True
+    on_executor_error: str = bounded(
+        "restart", choices=("restart", "continue", "stop"),
+        help="when an executor's environment raises: restart it in a fresh environment, continue with the other executors, or stop the run",
+    )
+    executor_max_restarts: int = bounded(
+        3, minimum=0, help="fresh environments one executor may get (run.on_executor_error=restart) before the run stops",
+    )
     checkpoint: bool = bounded(True, help="write checkpoints (trainer, counts, replay) into run_dir/checkpoints")
     checkpoint_every: int = bounded(0, minimum=0, help="environment steps between checkpoints; 0: only at exit")
     checkpoint_every_seconds: float = bounded(600.0, minimum=0.0, help="seconds between checkpoints; 0: only at exit")
     checkpoint_keep: int = bounded(2, minimum=1, help="checkpoints kept (the oldest are removed)")
     env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
     eval_env_options: Dict[str, Any] = dataclasses.field(
-        default_factory=dict, metadata={"help": "environment options for the evaluator's environment only, on top of env_options"}
+        default_factory=dict, metadata={"help": "environment options for the evaluator's (and the random baseline's) environment only, on top of env_options"}
     )
     record_eval: bool = bounded(False, help="save the first episode of every evaluation as a video in run_dir/videos")
     record_format: str = bounded("gif", choices=("gif", "mp4"), help="video format of run.record_eval (mp4 needs mava[record])")

@@ -12,6 +12,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from mava_core.errors import EnvironmentFailure, MavaError
+
 
 class EnvironmentLoop:
     """Steps one environment with one executor; can run whole episodes or single steps."""
@@ -40,10 +42,39 @@ class EnvironmentLoop:
         self._episode_start = 0.0
         self.episodes = 0
         self.steps = 0
+        #: makes a fresh environment (argument: how many times this loop replaced one); set by the builder
+        self.environment_factory: Optional[Callable[[int], Any]] = None
+        self.restarts = 0
+
+    def _call_environment(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call the environment; its own errors become :class:`EnvironmentFailure` (Mava's pass through)."""
+        try:
+            return method(*args)
+        except MavaError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any error of the environment's own
+            raise EnvironmentFailure(self.label, error, loop=self) from error
+
+    def replace_environment(self) -> None:
+        """Close the failed environment (as far as it can be) and start over in a fresh one.
+
+        The unfinished episode is dropped: its steps already written stay in the replay table,
+        the adder starts a new episode with the next ``observe_first``.
+        """
+        if self.environment_factory is None:
+            raise RuntimeError(f"{self.label}: this loop has no environment factory to restart from")
+        try:
+            self.environment.close()
+        except Exception:  # noqa: BLE001, S110 - a failed environment may not close cleanly
+            pass
+        self.restarts += 1
+        self.environment = self.environment_factory(self.restarts)
+        self.executor.use_environment(self.environment)
+        self._timestep = None
 
     # ------------------------------------------------------------------ stepping
     def _begin_episode(self) -> None:
-        timestep = self.environment.reset()
+        timestep = self._call_environment(self.environment.reset)
         self._timestep = timestep
         self._episode_returns = {agent: 0.0 for agent in timestep.observation}
         self._episode_length = 0
@@ -81,7 +112,7 @@ class EnvironmentLoop:
 
     def advance(self, actions: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         """Step the environment with ``actions`` (chosen for ``ready_observations()``): observe, update, count."""
-        timestep = self.environment.step(self._environment_actions(actions))
+        timestep = self._call_environment(self.environment.step, self._environment_actions(actions))
         self.executor.observe(actions, timestep)
         if self._should_update:
             self.executor.update()

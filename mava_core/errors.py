@@ -67,6 +67,24 @@ class EnvironmentContractError(MavaError):
     """An environment returned something its own spec does not allow (shape, dtype, NaN)."""
 
 
+class EnvironmentFailure(MavaError):
+    """An environment raised inside an environment loop (its error is the ``__cause__``).
+
+    ``loop`` is the loop whose environment failed: the executor's worker can give it a fresh
+    environment (``run.on_executor_error=restart``).
+    """
+
+    def __init__(self, label: str, error: BaseException, loop: object = None):
+        self.label = label
+        self.error = error
+        self.loop = loop
+        super().__init__(f"{label}: the environment raised {type(error).__name__}: {error}")
+
+
+class ExecutorFailedError(MavaError):
+    """An executor's environment failed and ``run.on_executor_error`` says the run stops."""
+
+
 class TrainingDivergedError(MavaError):
     """A loss or gradient became NaN or infinite."""
 

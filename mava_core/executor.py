@@ -36,6 +36,11 @@ class Executor:
         self._observe = hooks.mava_executor_observe
         hooks.mava_executor_init(executor=self)
 
+    def use_environment(self, environment: Any) -> None:
+        """Read the global state from ``environment`` from now on (after a restart)."""
+        if self._state_fn is not None:
+            self._state_fn = environment.get_state
+
     def _extras(self) -> Dict[str, Any]:
         extras = {} if self._state_fn is None else {"state": self._state_fn()}
         if self._policy_extras is not None:

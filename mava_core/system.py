@@ -28,6 +28,8 @@ from mava_core.specs import SEQUENTIAL, MultiAgentSpec
 
 #: seed distance between the environment copies of one executor (prime, so no copy shares another executor's seed)
 COPY_SEED_STRIDE = 100_003
+#: seed offset of each fresh environment an executor gets after its environment failed
+RESTART_SEED_STRIDE = 7_919
 
 
 class System:
@@ -324,12 +326,19 @@ class SystemBuilder:
             state_fn = environment.get_state if self.env_spec.state is not None else None
             # the copies share the policy and the variable client (it counts every copy's steps)
             executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
-            loops.append(loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation))
+            loop = loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation)
+            loop.environment_factory = self._restart_factory(index, evaluation, len(loops), options)
+            loops.append(loop)
         if copies == 1:
             return loops[0], loops[0].executor
         from mava_core.vector_loop import VectorEnvironmentLoop
 
         return VectorEnvironmentLoop(loops, policy, self.hooks, label=label), loops[0].executor
+
+    def _restart_factory(self, index: int, evaluation: bool, copy: int, options: Dict[str, Any]):
+        """Makes executor ``index``'s copy ``copy`` a fresh environment after a failure, each with a new seed."""
+        seed = self.executor_seed(index, evaluation, copy)
+        return lambda restart: self.make_environment(seed + RESTART_SEED_STRIDE * restart, **options)
 
     def executor_seed(self, index: int, evaluation: bool, copy: int = 0) -> int:
         """The seed of executor ``index``'s environment copy ``copy`` (copy 0 also seeds the process and policy)."""

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from mava_core.counting import Counter
-from mava_core.errors import MavaError, TrainingDivergedError
+from mava_core.errors import EnvironmentFailure, ExecutorFailedError, MavaError, TrainingDivergedError
 
 # Counter keys of the shutdown handshake: the evaluator requests, the trainer acknowledges.
 STOP_REQUESTED = "stop_requested"
@@ -25,15 +25,47 @@ TRAINER_STOPPED = "trainer_stopped"
 SHUTDOWN_GRACE_SECONDS = 30.0
 #: a file in the run directory asking a process-per-node run to stop early (written on Ctrl-C/SIGTERM)
 STOP_FILE = ".stop_requested"
-#: a file in the run directory where a process-per-node trainer records why it failed
-FAILURE_FILE = ".trainer_failure.json"
+#: a file in the run directory where a process-per-node run's first failing node records why
+FAILURE_FILE = ".node_failure.json"
+#: errors a recorded failure is raised as again in the launching process (others become MavaError)
+_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError)}
 
 _log = logging.getLogger(__name__)
 
 
 def failure_file(run_dir: str) -> str:
-    """Where the trainer of a process-per-node run records the error that ended it."""
+    """Where a node of a process-per-node run records the error that ended the run."""
     return os.path.join(run_dir, FAILURE_FILE)
+
+
+def record_failure(run_dir: str, node: str, error: Exception) -> None:
+    """Write why ``node`` failed (the first failure is kept) and ask the program to stop.
+
+    The evaluator sees the stop file and winds the program down (the trainer writes its final
+    checkpoint); the launching process then raises the error again (:func:`recorded_failure`).
+    """
+    path = failure_file(run_dir)
+    if not os.path.exists(path):
+        record = {"node": node, "type": type(error).__name__, "message": str(error), "mava_error": isinstance(error, MavaError)}
+        with open(path, "w") as handle:
+            json.dump(record, handle)
+    with open(stop_file(run_dir), "w") as handle:
+        handle.write(f"{node} failed")
+
+
+def recorded_failure(run_dir: str) -> Optional[MavaError]:
+    """The error a node recorded before the program stopped (and remove the record), or None."""
+    path = failure_file(run_dir)
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        failure = json.load(handle)
+    os.remove(path)
+    if failure["type"] in _RECORDED_ERRORS:
+        return _RECORDED_ERRORS[failure["type"]](failure["message"])
+    if failure["mava_error"]:
+        return MavaError(failure["message"])
+    return MavaError(f"the {failure['node']} node failed with {failure['type']}: {failure['message']} (see the node output above)")
 
 
 def stop_file(run_dir: str) -> str:
@@ -136,7 +168,7 @@ class TrainerWorker:
         try:
             trainer = self.trainer
         except Exception as error:  # noqa: BLE001 - e.g. a checkpoint that does not fit
-            self._record_failure(error)
+            record_failure(self._builder.run.run_dir, "trainer", error)
             self._counter.increment(**{TRAINER_STOPPED: 1})
             return
         counts: Dict[str, float] = {}
@@ -151,19 +183,11 @@ class TrainerWorker:
                     builder=self._builder, server_address=self._replay_address
                 )
             except Exception as error:  # noqa: BLE001 - reported by the backend, after a clean stop
-                self._record_failure(error)
+                record_failure(self._builder.run.run_dir, "trainer", error)
                 break
             self.maybe_checkpoint(counts)
         self.close()
         self._counter.increment(**{TRAINER_STOPPED: 1})
-
-    def _record_failure(self, error: Exception) -> None:
-        """Write why training ended and ask the program to stop (the evaluator winds it down)."""
-        run_dir = self._builder.run.run_dir
-        with open(failure_file(run_dir), "w") as handle:
-            json.dump({"type": type(error).__name__, "message": str(error), "mava_error": isinstance(error, MavaError)}, handle)
-        with open(stop_file(run_dir), "w") as handle:
-            handle.write("trainer failed")
 
 
 class ExecutorWorker:
@@ -183,6 +207,8 @@ class ExecutorWorker:
         self.stop_requested = False  # the run is winding down early, as last read from the counter
         self.count_every = 50  # steps between counter updates (an RPC under Launchpad)
         self.should_stop: Callable[[], bool] = lambda: False
+        self.failures = 0  # times this executor's environment raised
+        self.retired = False  # stopped acting after a failure (run.on_executor_error=continue)
 
     @property
     def loop(self):
@@ -221,8 +247,16 @@ class ExecutorWorker:
         loop = self.loop
         results = []
         for _ in range(num_steps):
-            ended = loop.step_batch()
-            self._pending_steps += loop.num_envs
+            if self.retired:
+                break
+            taken = loop.steps
+            try:
+                ended = loop.step_batch()
+            except EnvironmentFailure as failure:
+                self._pending_steps += loop.steps - taken  # the copies that stepped before one failed
+                self._environment_failed(failure)
+                continue
+            self._pending_steps += loop.steps - taken
             if ended:
                 self._pending_episodes += len(ended)
                 self._flush_counts()
@@ -235,10 +269,37 @@ class ExecutorWorker:
                 self._flush_counts()
         return results
 
+    def _environment_failed(self, failure: EnvironmentFailure) -> None:
+        """Report the failure, then restart the environment, retire this executor, or stop the run."""
+        run = self._builder.run
+        self.failures += 1
+        self._counter.increment(executor_failures=1)
+        if run.on_executor_error == "restart" and self.failures <= run.executor_max_restarts:
+            _log.warning("%s; restarting it in a fresh environment (restart %d of run.executor_max_restarts=%d)",
+                         failure, self.failures, run.executor_max_restarts)
+            failure.loop.replace_environment()
+            return
+        if run.on_executor_error == "continue":
+            retired = int(self._counter.increment(executors_retired=1).get("executors_retired", 0))
+            if retired < run.executors:
+                _log.warning("%s; this executor stops and the run continues with the other %d (run.on_executor_error=continue)",
+                             failure, run.executors - retired)
+                self.retired = True
+                return
+            reason = "every executor's environment has failed (run.on_executor_error=continue)"
+        elif run.on_executor_error == "restart":
+            reason = f"it failed {self.failures} times, more than run.executor_max_restarts={run.executor_max_restarts}"
+        else:
+            reason = "run.on_executor_error=stop"
+        raise ExecutorFailedError(f"{failure} ({reason}); the run stopped") from failure.error
+
     def run(self) -> None:
         budget = self._builder.run.env_steps
-        while self.env_steps < budget and not self.stop_requested and not self.should_stop():
-            self.act(1)
+        try:
+            while self.env_steps < budget and not self.stop_requested and not self.should_stop() and not self.retired:
+                self.act(1)
+        except ExecutorFailedError as error:
+            record_failure(self._builder.run.run_dir, f"executor_{self.index}", error)
         self.close()
 
     def close(self) -> None:
@@ -364,7 +425,8 @@ def random_policy_return(builder: Any, episodes: int) -> Optional[float]:
     from mava_core.specs import AgentObservation  # noqa: F401 - documents the observation type
 
     spec = builder.env_spec
-    environment = builder.make_environment(builder.executor_seed(0, evaluation=True) + 1)
+    # the evaluator's environment (run.eval_env_options), so the two returns compare like for like
+    environment = builder.make_environment(builder.executor_seed(0, evaluation=True) + 1, **builder.run.eval_env_options)
     rng = np.random.default_rng(builder.run.seed + 7)
     returns = []
     for _ in range(episodes):
@@ -397,6 +459,7 @@ def write_summary(builder: Any, final: Dict[str, float], history: List[Dict[str,
         "env_steps": int(counts.get("env_steps", 0)),
         "trainer_steps": int(counts.get("trainer_steps", 0)),
         "episodes": int(counts.get("episodes", 0)),
+        "executor_failures": int(counts.get("executor_failures", 0)),
         "final_mean_return": final["mean_return"],
         "final_std_return": final["std_return"],
         "best_mean_return": max(h["mean_return"] for h in history),

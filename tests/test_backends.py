@@ -65,6 +65,8 @@ def test_the_same_run_gives_the_same_observable_results(backend, tmp_path):
     assert 1 <= len(entries) <= 2  # run.checkpoint_keep=2
     last = entries[-1]
     assert last["counts"]["env_steps"] >= BUDGET and last["counts"]["trainer_steps"] > 0
-    assert {f"ckpt-{last['id']}/trainer.index", f"ckpt-{last['id']}/replay/DONE"} <= set(last["files"])
+    # the directory is ckpt-<env_steps>, with a suffix when the final save lands on an interval's count
+    assert last["dir"].startswith(f"ckpt-{last['id']}")
+    assert {f"{last['dir']}/trainer.index", f"{last['dir']}/replay/DONE"} <= set(last["files"])
     for path in last["files"]:
         assert os.path.exists(tmp_path / "checkpoints" / path), path

@@ -16,10 +16,10 @@ import sys
 import time
 from typing import Any, Dict, Optional
 
-from mava_core.errors import MavaError, TrainingDivergedError
+from mava_core.errors import MavaError
 from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
-from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, stop_file
+from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, recorded_failure, stop_file
 
 # Acting processes are single-threaded: several share the machine with the trainer.
 ACTOR_THREADS = 1
@@ -150,8 +150,9 @@ class LaunchpadBackend:
                 os.remove(payload)
                 if os.path.exists(requested):
                     os.remove(requested)
-        if os.path.exists(failure):
-            raise _trainer_failure(failure)
+        failed = recorded_failure(builder.run.run_dir)
+        if failed is not None:
+            raise failed
         if signals.requested:
             raise interrupted_error(builder, signals.requested)
         path = os.path.join(builder.run.run_dir, "summary.json")
@@ -165,18 +166,6 @@ class LaunchpadBackend:
 
 
 PROGRAM_FILE = ".launchpad_program.pkl"
-
-
-def _trainer_failure(path: str) -> MavaError:
-    """The error the trainer node recorded before the program stopped (see ``TrainerWorker.run``)."""
-    with open(path) as handle:
-        failure = json.load(handle)
-    os.remove(path)
-    if failure["type"] == TrainingDivergedError.__name__:
-        return TrainingDivergedError(failure["message"])
-    if failure["mava_error"]:
-        return MavaError(failure["message"])
-    return MavaError(f"the trainer failed with {failure['type']}: {failure['message']} (see the node output above)")
 
 
 #: how long a clean stop may take (final evaluation episode, trainer step, checkpoint) before a hard one

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from mava_core.errors import ExecutorFailedError
 from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
 
@@ -51,22 +52,28 @@ class LocalBackend:
             dataset = builder.dataset
             budget = builder.run.env_steps
             env_steps = int(counter.get("env_steps"))  # a resumed run's count
+            failed = None
             with signals:  # Ctrl-C or SIGTERM: finish the round, write the final checkpoint, stop
                 evaluator.maybe_evaluate(env_steps)
-                while env_steps < budget and not stopped and not signals.requested:
-                    for worker in executors:
-                        worker.act(1)
-                    env_steps = int(counter.get("env_steps"))
-                    due = dataset.trainer_steps_due(env_steps)
-                    while trainer.trainer.steps < due:
-                        trainer.step()
-                    for node in custom:
-                        node.step()
-                    evaluator.maybe_evaluate(env_steps)
-                    trainer.maybe_checkpoint()
+                try:
+                    while env_steps < budget and not stopped and not signals.requested:
+                        for worker in executors:
+                            worker.act(1)
+                        env_steps = int(counter.get("env_steps"))
+                        due = dataset.trainer_steps_due(env_steps)
+                        while trainer.trainer.steps < due:
+                            trainer.step()
+                        for node in custom:
+                            node.step()
+                        evaluator.maybe_evaluate(env_steps)
+                        trainer.maybe_checkpoint()
+                except ExecutorFailedError as error:  # run.on_executor_error says stop: checkpoint first
+                    failed = error
                 for worker in executors:
                     worker.close()
                 trainer.close()  # the final checkpoint
+                if failed is not None:
+                    raise failed
                 if signals.requested:
                     raise interrupted_error(builder, signals.requested)
                 summary = evaluator.finish(env_steps)

@@ -26,7 +26,7 @@ from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError, MissingDependencyError
 from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
-from mava_core.workers import SHUTDOWN_GRACE_SECONDS, stop_file
+from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, recorded_failure, stop_file
 
 #: the IP a local Ray instance uses: loopback (Ray replaces 127.0.0.1 by the network address)
 LOCAL_NODE_IP = "127.0.0.2"
@@ -93,8 +93,9 @@ class RayBackend:
         # every node writes where the driver does (on its own machine: use a shared filesystem)
         builder.run.run_dir = os.path.abspath(builder.run.run_dir)
         requested = stop_file(builder.run.run_dir)
-        if os.path.exists(requested):
-            os.remove(requested)  # left by an earlier, interrupted launch of this run
+        for stale in (requested, failure_file(builder.run.run_dir)):  # left by an earlier, interrupted launch
+            if os.path.exists(stale):
+                os.remove(stale)
         connected_here = not ray.is_initialized()
         if connected_here:
             _connect(ray, options)
@@ -108,6 +109,9 @@ class RayBackend:
                 ray.shutdown()
             if os.path.exists(requested):
                 os.remove(requested)
+        failed = recorded_failure(builder.run.run_dir)  # a node failed: the program stopped cleanly first
+        if failed is not None:
+            raise failed
         if signals.requested:
             raise interrupted_error(builder, signals.requested)
         return summary
@@ -280,8 +284,8 @@ class _RayProgram:
             if asked_at is not None and time.monotonic() - asked_at > 2 * SHUTDOWN_GRACE_SECONDS:
                 break  # the clean stop hangs: stop now
         self._wind_down(pending)
-        if signals.requested:
-            return None
+        if signals.requested or os.path.exists(failure_file(self.builder.run.run_dir)):
+            return None  # interrupted, or a node failed: launch() reports it
         return self._summary(summary)
 
     def _ask_early_stop(self, signal_number: int) -> None:

@@ -6,7 +6,9 @@
 * ``switch_riddle``: the switch riddle of Foerster et al. 2016 ("Learning to communicate
   with deep multi-agent reinforcement learning"), with action masks.
 
-All are deterministic under their seed and need nothing beyond numpy and dm_env.
+All are deterministic under their seed and need nothing beyond numpy and dm_env. Every task
+also takes ``fail_after_steps`` and ``fail_on_seeds``, which make it raise on purpose (see
+:mod:`mava_plugins.envs.fault_injection`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dm_env import specs
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
 from mava_core.errors import ConfigError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
+from mava_plugins.envs import fault_injection
 from mava_plugins.envs.numpy_canvas import PALETTE, Canvas
 from mava_plugins.envs.options import reject_unknown_options
 from mava_plugins.envs.task_table import TaskTableFamily
@@ -375,5 +378,7 @@ class DebugFamily(TaskTableFamily):
     @classmethod
     def make(cls, task: str = "two_step", seed: int = 0, **options: Any) -> MultiAgentEnvironment:
         env_class, defaults = cls.task_entry(task)
+        options = dict(options)
+        faults = fault_injection.split_options(options)
         reject_unknown_options(f"debug:{task}", options, defaults)
-        return env_class(seed=seed, **{**defaults, **options})
+        return fault_injection.maybe_failing(env_class(seed=seed, **{**defaults, **options}), seed, **faults)

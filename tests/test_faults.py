@@ -1,0 +1,123 @@
+"""What a run does when an executor's environment raises (``run.on_executor_error``).
+
+The debug family injects the fault: ``env.fail_after_steps=N`` makes an environment raise from
+its N-th step, ``env.fail_on_seeds`` picks which executors' environments do.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+
+import pytest
+from helpers import LAUNCHPAD_MARKER, processes_with_marker, read_csv
+
+from mava_core.config import RunConfig
+from mava_core.errors import ConfigError, ExecutorFailedError
+from mava_core.plugins import PluginManager
+from mava_core.system import SystemBuilder
+from mava_plugins.envs.debugging import DebugFamily
+from mava_plugins.envs.fault_injection import InjectedFault
+
+EPISODE = 10
+OVERRIDES = {"dataset.min_size": 30, "dataset.batch_size": 16, "network.hidden_sizes": "16"}
+
+
+def faulty_builder(tmp_path, mode, executors=1, env_steps=400, fail_after=45, only_first_executor=True, backend="local", **run):
+    """A MADQN run on debug:simple_spread whose executor 0 (or every executor) fails after ``fail_after`` steps."""
+    config = RunConfig(
+        system="madqn", environment="debug:simple_spread", backend=backend, executors=executors, env_steps=env_steps,
+        seed=3, eval_every=env_steps, eval_episodes=2, random_baseline_episodes=0, loggers=("csv",), run_dir=str(tmp_path),
+        log_every_seconds=0.0, on_executor_error=mode, eval_env_options={"fail_after_steps": 0}, **run,
+    )
+    builder = SystemBuilder(config, overrides=OVERRIDES, plugin_manager=PluginManager())
+    seeds = [builder.executor_seed(0, evaluation=False)] if only_first_executor else None
+    config.env_options = {"max_steps": EPISODE, "fail_after_steps": fail_after, "fail_on_seeds": seeds}
+    return builder
+
+
+def last_checkpoint(run_dir):
+    with open(os.path.join(run_dir, "checkpoints", "checkpoint.json")) as handle:
+        return json.load(handle)["checkpoints"][-1]
+
+
+def test_the_injected_fault_fires_on_the_chosen_seeds_only():
+    failing = DebugFamily.make("simple_spread", seed=5, max_steps=EPISODE, fail_after_steps=3, fail_on_seeds=[5])
+    healthy = DebugFamily.make("simple_spread", seed=6, max_steps=EPISODE, fail_after_steps=3, fail_on_seeds=[5])
+    noop = {agent: 0 for agent in failing.multi_agent_spec().agents}
+    for env in (failing, healthy):
+        env.reset()
+        env.step(noop), env.step(noop)
+    with pytest.raises(InjectedFault, match="step 3"):
+        failing.step(noop)
+    assert not healthy.step(noop).last()
+    with pytest.raises(ConfigError, match="env.fail_after_steps"):
+        DebugFamily.make("simple_spread", fail_after_steps=-1)
+
+
+def test_restart_gives_the_executor_a_fresh_environment_and_the_run_finishes(tmp_path, caplog):
+    builder = faulty_builder(tmp_path, "restart")
+    with caplog.at_level(logging.WARNING, logger="mava_core.workers"):
+        summary = builder.launch()
+    assert summary["env_steps"] >= 400 and summary["executor_failures"] == 1
+    warning = "executor_0: the environment raised InjectedFault: injected fault at step 45"
+    assert any(warning in message and "restart 1 of run.executor_max_restarts=3" in message for message in caplog.messages)
+    # the unfinished fifth episode was dropped; the episodes after the restart are whole
+    rows = read_csv(tmp_path / "logs" / "executor_0.csv")
+    assert {row["episode_length"] for row in rows} == {str(EPISODE)}
+    assert len(rows) == (summary["env_steps"] - 4) // EPISODE  # 44 steps of the failed environment, 4 whole episodes
+
+
+def test_more_failures_than_restarts_stop_the_run_after_a_final_checkpoint(tmp_path):
+    builder = faulty_builder(tmp_path, "restart", fail_after=35, only_first_executor=False, executor_max_restarts=2)
+    with pytest.raises(ExecutorFailedError, match=r"failed 3 times, more than run.executor_max_restarts=2\); the run stopped"):
+        builder.launch()
+    saved = last_checkpoint(tmp_path)
+    assert saved["counts"]["env_steps"] == 3 * 34 and saved["counts"]["executor_failures"] == 3
+
+
+def test_continue_retires_the_failed_executor_and_the_others_finish_the_budget(tmp_path):
+    builder = faulty_builder(tmp_path, "continue", executors=2)
+    summary = builder.launch()
+    assert summary["env_steps"] >= 400 and summary["executor_failures"] == 1
+    assert len(read_csv(tmp_path / "logs" / "executor_0.csv")) == 4  # it stopped in its fifth episode
+    assert len(read_csv(tmp_path / "logs" / "executor_1.csv")) >= (400 - 44) // EPISODE
+
+
+def test_continue_stops_when_no_executor_is_left(tmp_path):
+    builder = faulty_builder(tmp_path, "continue", executors=2, only_first_executor=False)
+    with pytest.raises(ExecutorFailedError, match=r"every executor's environment has failed"):
+        builder.launch()
+
+
+def test_stop_ends_the_run_with_the_environment_error_and_keeps_what_was_learned(tmp_path):
+    builder = faulty_builder(tmp_path, "stop")
+    with pytest.raises(ExecutorFailedError) as raised:
+        builder.launch()
+    message = str(raised.value)
+    assert "executor_0: the environment raised InjectedFault: injected fault at step 45" in message
+    assert "run.on_executor_error=stop" in message
+    assert isinstance(raised.value.__cause__, InjectedFault)
+    saved = last_checkpoint(tmp_path)
+    assert saved["counts"]["env_steps"] == 44 and saved["trainer_steps"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["restart", "stop"])
+def test_under_launchpad_a_failing_executor_restarts_or_stops_the_run_and_no_process_survives(tmp_path, mode):
+    marker = uuid.uuid4().hex
+    os.environ[LAUNCHPAD_MARKER] = marker  # inherited by every node
+    try:
+        builder = faulty_builder(tmp_path, mode, executors=2, env_steps=600, backend="launchpad")
+        if mode == "restart":
+            summary = builder.launch()
+            assert summary["env_steps"] >= 600 and summary["executor_failures"] == 1
+        else:
+            with pytest.raises(ExecutorFailedError, match="executor_0: the environment raised InjectedFault"):
+                builder.launch()
+            assert last_checkpoint(tmp_path)["counts"]["env_steps"] >= 44  # the final checkpoint
+    finally:
+        os.environ.pop(LAUNCHPAD_MARKER, None)
+    assert not processes_with_marker(marker)
+    assert not (tmp_path / ".node_failure.json").exists() and not (tmp_path / ".stop_requested").exists()
