@@ -85,6 +85,10 @@ class ExecutorFailedError(MavaError):
     """An executor's environment failed and ``run.on_executor_error`` says the run stops."""
 
 
+class ReplayUnavailableError(MavaError):
+    """The replay server stopped answering a trainer or an executor (see ``mava_core.replay_watch``)."""
+
+
 class TrainingDivergedError(MavaError):
     """A loss or gradient became NaN or infinite."""
 

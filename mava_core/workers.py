@@ -17,7 +17,14 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from mava_core.counting import Counter
-from mava_core.errors import EnvironmentFailure, ExecutorFailedError, MavaError, TrainingDivergedError
+from mava_core.errors import (
+    EnvironmentFailure,
+    ExecutorFailedError,
+    MavaError,
+    ReplayUnavailableError,
+    TrainingDivergedError,
+)
+from mava_core.replay_watch import ReplayWatch
 
 # Counter keys of the shutdown handshake: the evaluator requests, the trainer acknowledges.
 STOP_REQUESTED = "stop_requested"
@@ -28,7 +35,7 @@ STOP_FILE = ".stop_requested"
 #: a file in the run directory where a process-per-node run's first failing node records why
 FAILURE_FILE = ".node_failure.json"
 #: errors a recorded failure is raised as again in the launching process (others become MavaError)
-_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError)}
+_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError, ReplayUnavailableError)}
 
 _log = logging.getLogger(__name__)
 
@@ -73,6 +80,16 @@ def stop_file(run_dir: str) -> str:
     return os.path.join(run_dir, STOP_FILE)
 
 
+def watch_replay(builder: Any, address: str, node: str, counter: Any, should_stop: Callable[[], bool]) -> ReplayWatch:
+    """Start watching the replay server for ``node`` of a process-per-node run (see :mod:`mava_core.replay_watch`)."""
+    run_dir = builder.run.run_dir
+
+    def stopping() -> bool:
+        return should_stop() or os.path.exists(stop_file(run_dir)) or counter.get_counts().get(STOP_REQUESTED, 0) > 0
+
+    return ReplayWatch(address, node, on_lost=lambda error: record_failure(run_dir, node, error), stopping=stopping).start()
+
+
 def make_counter(builder: Any = None) -> Counter:
     """The run's counter, starting from the resumed checkpoint's counts when there is one."""
     checkpointer = builder.checkpointer if builder is not None else None
@@ -91,6 +108,7 @@ class TrainerWorker:
         self._replay_client = None
         self._saved_at: Optional[tuple] = None  # (env steps, trainer steps) of this process's last checkpoint
         self.diverged = False  # a NaN/Inf loss: no checkpoint is written after it
+        self.replay_lost = False  # the replay server stopped answering: a checkpoint would wait for it
         #: set by process-per-node backends: returns True once the program is stopping
         self.should_stop: Callable[[], bool] = lambda: False
 
@@ -147,7 +165,7 @@ class TrainerWorker:
 
     def close(self) -> None:
         """The final checkpoint (unless one was just written at this count or training diverged), then close the logs."""
-        if self._builder.checkpointer is not None and not self.diverged:
+        if self._builder.checkpointer is not None and not self.diverged and not self.replay_lost:
             counts = self._counter.get_counts()
             if self._saved_at != (int(counts.get("env_steps", 0)), self.trainer.steps):
                 try:
@@ -165,6 +183,13 @@ class TrainerWorker:
 
     def run(self) -> None:
         """Train until the evaluator asks the program to wind down, then acknowledge it."""
+        watch = watch_replay(self._builder, self._replay_address, "trainer", self._counter, self.should_stop)
+        try:
+            self._run(watch)
+        finally:
+            watch.stop()
+
+    def _run(self, watch: ReplayWatch) -> None:
         try:
             trainer = self.trainer
         except Exception as error:  # noqa: BLE001 - e.g. a checkpoint that does not fit
@@ -172,7 +197,7 @@ class TrainerWorker:
             self._counter.increment(**{TRAINER_STOPPED: 1})
             return
         counts: Dict[str, float] = {}
-        while not self._stop_requested(counts):
+        while not self._stop_requested(counts) and not watch.lost:
             try:
                 self.step()
                 counts = trainer.last_counts
@@ -185,7 +210,9 @@ class TrainerWorker:
             except Exception as error:  # noqa: BLE001 - reported by the backend, after a clean stop
                 record_failure(self._builder.run.run_dir, "trainer", error)
                 break
-            self.maybe_checkpoint(counts)
+            if not watch.lost:
+                self.maybe_checkpoint(counts)
+        self.replay_lost = watch.lost
         self.close()
         self._counter.increment(**{TRAINER_STOPPED: 1})
 
@@ -209,6 +236,7 @@ class ExecutorWorker:
         self.should_stop: Callable[[], bool] = lambda: False
         self.failures = 0  # times this executor's environment raised
         self.retired = False  # stopped acting after a failure (run.on_executor_error=continue)
+        self._watch: Optional[ReplayWatch] = None  # process-per-node runs: is the replay server answering?
 
     @property
     def loop(self):
@@ -226,7 +254,7 @@ class ExecutorWorker:
 
     def _budget_spent_or_stopping(self) -> bool:
         """Whether a write blocked by the rate limiter should be abandoned."""
-        if self.should_stop():
+        if self.should_stop() or (self._watch is not None and self._watch.lost):
             return True
         counts = self._counter.get_counts()
         self.stop_requested = counts.get(STOP_REQUESTED, 0) > 0  # ends run() after this step
@@ -295,11 +323,16 @@ class ExecutorWorker:
 
     def run(self) -> None:
         budget = self._builder.run.env_steps
+        node = f"executor_{self.index}"
+        self._watch = watch = watch_replay(self._builder, self._replay_address, node, self._counter, self.should_stop)
         try:
-            while self.env_steps < budget and not self.stop_requested and not self.should_stop() and not self.retired:
+            while (self.env_steps < budget and not self.stop_requested and not self.should_stop()
+                   and not self.retired and not watch.lost):
                 self.act(1)
         except ExecutorFailedError as error:
-            record_failure(self._builder.run.run_dir, f"executor_{self.index}", error)
+            record_failure(self._builder.run.run_dir, node, error)
+        finally:
+            watch.stop()
         self.close()
 
     def close(self) -> None:

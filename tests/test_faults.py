@@ -121,3 +121,43 @@ def test_under_launchpad_a_failing_executor_restarts_or_stops_the_run_and_no_pro
         os.environ.pop(LAUNCHPAD_MARKER, None)
     assert not processes_with_marker(marker)
     assert not (tmp_path / ".node_failure.json").exists() and not (tmp_path / ".stop_requested").exists()
+
+
+# ------------------------------------------------------------------ the replay server goes away
+class _Client:
+    """Answers ``server_info`` while ``up`` is True."""
+
+    def __init__(self):
+        self.up = True
+
+    def server_info(self, timeout=None):
+        if not self.up:
+            raise RuntimeError("unavailable")
+        return {}
+
+
+def test_the_replay_watch_reports_a_silent_server_once_unless_the_program_is_stopping():
+    import threading
+
+    from mava_core.errors import ReplayUnavailableError
+    from mava_core.replay_watch import ReplayWatch
+
+    client, lost, reported = _Client(), [], threading.Event()
+
+    def on_lost(error):
+        lost.append(error)
+        reported.set()
+
+    watch = ReplayWatch("localhost:1", "executor_3", on_lost=on_lost, every=0.01, misses=3, client=client).start()
+    assert not reported.wait(0.2) and not watch.lost  # answering: nothing to report
+    client.up = False
+    assert reported.wait(5.0)
+    watch.stop()
+    assert watch.lost and len(lost) == 1 and isinstance(lost[0], ReplayUnavailableError)
+    assert str(lost[0]).startswith("executor_3: the replay server at localhost:1 has not answered")
+
+    quiet = _Client()
+    quiet.up = False
+    winding_down = ReplayWatch("localhost:1", "trainer", on_lost=on_lost, stopping=lambda: True, every=0.01, client=quiet).start()
+    winding_down._thread.join(timeout=5.0)
+    assert not winding_down.lost and len(lost) == 1  # expected at the end of a run: not a failure

@@ -114,8 +114,8 @@ class LaunchpadBackend:
             with lp_program.group(node.name):
                 lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
         cpu_only = {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        resources = {
-            group: PythonProcess(env={**cpu_only, **{k: str(v) for k, v in node_env(program, group).items()}})
+        resources = {  # MAVA_NODE_GROUP names each node's process (e.g. in `ps e`)
+            group: PythonProcess(env={**cpu_only, NODE_GROUP_VARIABLE: group, **{k: str(v) for k, v in node_env(program, group).items()}})
             for group in lp_program.groups
         }
         return lp_program, resources
@@ -166,6 +166,8 @@ class LaunchpadBackend:
 
 
 PROGRAM_FILE = ".launchpad_program.pkl"
+#: set in the environment of each node's process to its Launchpad group (the node's name; "executor" for executors)
+NODE_GROUP_VARIABLE = "MAVA_NODE_GROUP"
 
 
 #: how long a clean stop may take (final evaluation episode, trainer step, checkpoint) before a hard one
