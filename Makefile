@@ -9,6 +9,8 @@ MAIN_EXAMPLE := examples/pettingzoo/run_decentralised_feedforward_madqn.py
 EXAMPLE ?= $(MAIN_EXAMPLE)
 ARGS ?=
 PYTEST_ARGS ?=
+# the suite runs on this many pytest-xdist workers (grouped tests stay on one worker)
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint tensorboard clean help
 
@@ -31,7 +33,7 @@ run: install
 	$(PY) $(EXAMPLE) $(ARGS)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks

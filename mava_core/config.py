@@ -98,7 +98,7 @@ class RunConfig:
     record_fps: int = bounded(10, minimum=1, maximum=60, help="frames per second of recorded videos")
     device: str = bounded(
         "auto", choices=("auto", "cpu", "gpu"),
-        help="where the trainer runs under process-per-node backends (placement plugin); auto: the GPU when one is visible",
+        help="where the trainer trains (placement plugin): auto, the GPU when there is one; gpu, refuse to start without one; cpu. Other nodes stay on the CPU",
     )
     backend_options: Dict[str, Any] = dataclasses.field(
         default_factory=dict, metadata={"help": "options of the chosen backend's Config, set with run.backend_options.KEY=VALUE"}

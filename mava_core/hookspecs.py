@@ -197,6 +197,18 @@ def mava_trainer_init(trainer: "Trainer") -> None:
     """Fires once when a trainer has been built, before its first step. Returns nothing."""
 
 
+@hookspec(firstresult=True)
+def mava_trainer_device(builder: "SystemBuilder") -> Optional[str]:
+    """Return the TensorFlow device the trainer's compiled step runs on, e.g. ``"/GPU:0"``.
+
+    First-result. Fires once in the trainer's process, when the trainer is built (before
+    any of its variables are created). ``None`` (the core's answer when no plugin gives one)
+    leaves placement to TensorFlow. The built-in ``placement`` plugin resolves
+    ``run.device`` here; it may raise :class:`~mava_core.errors.ConfigError` naming
+    ``run.device`` when the device asked for is not there.
+    """
+
+
 @hookspec
 def mava_trainer_step_start(trainer: "Trainer", step: int) -> None:
     """Fires in Python before every training step; ``step`` counts completed steps. Returns nothing."""

@@ -270,24 +270,27 @@ class SystemBuilder:
         return tables
 
     def make_trainer(self, replay_address: str, counter: Any = None, logger: Any = None):
-        from mava_core.trainer import Trainer
+        from mava_core.trainer import Trainer, on_device
 
         self.seed_process(self.run.seed)
         import reverb
 
-        networks = self.system.make_networks()
-        client = reverb.Client(replay_address)
-        learner = self.system.make_learner(networks, client)
-        iterator = self.hooks.mava_dataset_iterator(builder=self, server_address=replay_address)
-        return Trainer(
-            learner,
-            iterator,
-            self.hooks,
-            counter=counter,
-            logger=logger,
-            max_gradient_norm=getattr(self.system_config, "max_gradient_norm", None),
-            log_every_seconds=self.run.log_every_seconds,
-        )
+        device = self.hooks.mava_trainer_device(builder=self)
+        with on_device(device):  # the networks' and learner's variables live where the step runs
+            networks = self.system.make_networks()
+            client = reverb.Client(replay_address)
+            learner = self.system.make_learner(networks, client)
+            iterator = self.hooks.mava_dataset_iterator(builder=self, server_address=replay_address)
+            return Trainer(
+                learner,
+                iterator,
+                self.hooks,
+                counter=counter,
+                logger=logger,
+                max_gradient_norm=getattr(self.system_config, "max_gradient_norm", None),
+                log_every_seconds=self.run.log_every_seconds,
+                device=device,
+            )
 
     def make_executor(self, index: int, replay_address: Optional[str], variable_source: Any, evaluation: bool = False):
         """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder.

@@ -8,6 +8,7 @@ gradients (at trace time), applies them, and reports metrics through
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -128,8 +129,21 @@ def collect_variables(root: Any) -> List[Any]:
     return list(found.values())
 
 
+def on_device(device: Optional[str]):
+    """A ``tf.device`` scope for ``device``, or no scope at all for ``None`` (TensorFlow's own placement)."""
+    if device is None:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.device(device)
+
+
 class Trainer:
-    """Runs training steps for a learner on batches from an iterator, through the trainer hooks."""
+    """Runs training steps for a learner on batches from an iterator, through the trainer hooks.
+
+    ``device`` (e.g. ``"/GPU:0"``) is where the compiled step and the optimiser state are
+    placed; ``None`` leaves it to TensorFlow.
+    """
 
     def __init__(
         self,
@@ -140,10 +154,12 @@ class Trainer:
         logger: Any = None,
         max_gradient_norm: Optional[float] = None,
         log_every_seconds: float = 5.0,
+        device: Optional[str] = None,
     ):
         import tensorflow as tf
 
         self._tf = tf
+        self.device = device
         self.learner = learner
         self.iterator = iterator
         self.counter = counter
@@ -154,7 +170,8 @@ class Trainer:
         self._last_log = -math.inf
         self.steps = 0
         self.last_counts: Dict[str, float] = {}
-        self._step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
+        with on_device(device):
+            self._step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
         self.groups = learner.optimisation_groups()
         claimed = [name for group in self.groups for name in (group.losses or ())]
         if len(claimed) != len(set(claimed)):
@@ -211,7 +228,8 @@ class Trainer:
         started = time.perf_counter()
         batch = next(self.iterator)
         sampled = time.perf_counter()
-        outputs = self._compiled(batch)
+        with on_device(self.device):
+            outputs = self._compiled(batch)
         self.learner.after_step(batch, outputs)
         # "_name" outputs are not losses; scalar ones are reported as "name"
         metrics = {k.lstrip("_"): float(v) for k, v in outputs.items() if v.shape.rank == 0}
@@ -254,7 +272,8 @@ class Trainer:
         for group in self.groups:
             initialize = getattr(group.optimizer, "_initialize", None)
             if callable(initialize):
-                initialize(group.variables)
+                with on_device(self.device):
+                    initialize(group.variables)
 
     def state_variables(self) -> List[Any]:
         """The trainer's whole state: the learner's variables, every optimiser's, the step counter."""

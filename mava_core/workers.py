@@ -220,6 +220,10 @@ class TrainerWorker:
 class ExecutorWorker:
     """Acts in its own environment and writes experience until the run's step budget is spent."""
 
+    #: steps between counter updates (an RPC under Launchpad); the run's counter can lag the
+    #: steps actually taken by up to this many per executor when the summary reads it
+    count_every = 50
+
     def __init__(self, builder: Any, index: int, replay_address: str, variable_source: Any, counter: Any, stop: Callable[[], None]):
         self._builder = builder
         self.index = index
@@ -232,7 +236,6 @@ class ExecutorWorker:
         self._pending_episodes = 0
         self.env_steps = 0  # the run's total, as last read from the counter
         self.stop_requested = False  # the run is winding down early, as last read from the counter
-        self.count_every = 50  # steps between counter updates (an RPC under Launchpad)
         self.should_stop: Callable[[], bool] = lambda: False
         self.failures = 0  # times this executor's environment raised
         self.retired = False  # stopped acting after a failure (run.on_executor_error=continue)

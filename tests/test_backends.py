@@ -15,6 +15,7 @@ import pytest
 from helpers import backend_run, read_csv
 
 from mava_core.plugins import PluginManager
+from mava_plugins.placement.devices import machine_gpus
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,13 @@ def test_the_same_run_gives_the_same_observable_results(backend, tmp_path):
     assert evaluated_at[0] == 0 and evaluated_at[-1] >= BUDGET and len(evaluated_at) >= 2
     with open(tmp_path / "summary.json") as handle:
         assert json.load(handle)["backend"] == backend
+    # the placement plugin: the trainer's process reports the device TensorFlow gave it; on a
+    # process-per-node backend without a GPU for it, it saw none
+    with open(tmp_path / "placement_trainer.json") as handle:
+        placed = json.load(handle)
+    assert placed["requested"] == "auto" and placed["device"] == ("/GPU:0" if placed["visible_gpus"] else "/CPU:0")
+    if backend == "launchpad" and not machine_gpus():
+        assert placed["CUDA_VISIBLE_DEVICES"] == "" and placed["visible_gpus"] == []
     # checkpoints: on the interval and at the end, each with its counts and files
     with open(tmp_path / "checkpoints" / "checkpoint.json") as handle:
         manifest = json.load(handle)

@@ -40,7 +40,8 @@ def _stand_ins(script: str) -> Iterator[Tuple[Dict[str, str], List[str]]]:
     elif family == "robocup":
         with FakeRcssServer() as executor_server, FakeRcssServer() as evaluator_server:
             ports = [f"env.port={executor_server.port}", f"run.eval_env_options.port={evaluator_server.port}"]
-            yield {}, [*ports, "env.cycle_limit=25"]
+            # a generous wait for each server message: the suite runs beside other multi-process tests
+            yield {}, [*ports, "env.cycle_limit=25", "env.timeout=30"]
     else:
         yield {}, []
 

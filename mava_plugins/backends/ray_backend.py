@@ -178,6 +178,13 @@ class _RayProgram:
                 f"the program's actors ask Ray for {wanted:g} CPUs but the cluster has {have.get('CPU', 0):g}; "
                 "lower the per-node CPU requests (executor_cpus, trainer_cpus, evaluator_cpus, replay_cpus) or add nodes",
             )
+        gpus = sum(request.get("num_gpus", 0) for request in requests.values())
+        if gpus > have.get("GPU", 0) + 1e-9:
+            raise ConfigError(
+                "run.device",
+                f"the trainer asks Ray for {gpus:g} GPU(s) (run.device=gpu or run.backend_options.trainer_gpus) "
+                f"but the cluster has {have.get('GPU', 0):g}; use run.device=auto or cpu, or add a GPU node",
+            )
         for name, request in requests.items():
             for resource in request.get("resources", {}):
                 if resource not in have:

@@ -1,0 +1,129 @@
+"""Acting throughput: raw environment steps/s next to an executor's, for K environment copies.
+
+On one core (the process is pinned to CPU 0, so TensorFlow's threads share it too), in one
+process and one run:
+
+* ``raw``: mpe2's ``simple_spread_v3`` parallel environment stepped in a bare loop with
+  uniformly random actions (no Mava code at all);
+* ``executor K=…``: a MADQN executor (``run.envs_per_executor=K``) acting in K copies of the
+  same task through Mava's wrapper, environment loop and hooks, one batched compiled policy
+  call for all agents of all copies per step, writing every transition into a Reverb table of
+  an in-process server, as under the local backend. Parameter pulls are not included (none is
+  configured: under a real run they happen every ``variable_update_period`` steps).
+
+The figure of merit is each executor's steps/s divided by the raw rate. Writes
+``results/acting_throughput.json`` and ``.md``.
+
+    .venv/bin/python benchmarks/acting_throughput.py [--steps 6000] [--copies 1,4,16] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+from common import RESULTS, machine_facts, pin_to_one_core, write_text
+
+from mava_core.config import RunConfig
+from mava_core.plugins import PluginManager
+from mava_core.system import SystemBuilder
+
+TASK = "simple_spread_v3"
+EPISODE = 25
+
+
+def raw_steps_per_second(steps: int, seed: int) -> float:
+    """mpe2's parallel environment alone, random discrete actions from numpy."""
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(max_cycles=EPISODE, continuous_actions=False)
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    sizes = {agent: env.action_space(agent).n for agent in env.possible_agents}
+    started = time.perf_counter()
+    for _ in range(steps):
+        if not env.agents:
+            env.reset()
+        env.step({agent: int(rng.integers(sizes[agent])) for agent in env.agents})
+    return steps / (time.perf_counter() - started)
+
+
+def executor_steps_per_second(copies: int, steps: int, seed: int) -> float:
+    """A MADQN executor acting in ``copies`` environment copies, writing to Reverb."""
+    import reverb
+
+    run = RunConfig(system="madqn", environment=f"pettingzoo:{TASK}", envs_per_executor=copies, seed=seed,
+                    loggers=(), run_dir=None, check_environment=True)
+    builder = SystemBuilder(run, overrides={"dataset.max_size": 100_000}, plugin_manager=PluginManager())
+    server = reverb.Server(builder.make_replay_tables(), port=None)
+    try:
+        loop, _ = builder.make_executor(0, f"localhost:{server.port}", None)
+        while loop.steps < 200:  # warm up: compile the policy, fill the writers' first items
+            loop.step_batch()
+        taken, started = loop.steps, time.perf_counter()
+        while loop.steps - taken < steps:
+            loop.step_batch()
+        rate = (loop.steps - taken) / (time.perf_counter() - started)
+        loop.close()
+        return rate
+    finally:
+        server.stop()
+
+
+def measure(steps: int, copies, repeats: int):
+    """Best of ``repeats`` interleaved rounds for every variant (least disturbed by other work)."""
+    rates = {"raw": []}
+    rates.update({f"executor K={k}": [] for k in copies})
+    raw_steps_per_second(500, 0)  # warm up imports
+    for repeat in range(repeats):
+        rates["raw"].append(raw_steps_per_second(steps, repeat))
+        for k in copies:
+            rates[f"executor K={k}"].append(executor_steps_per_second(k, steps, repeat))
+    best = {name: max(values) for name, values in rates.items()}
+    return {
+        "task": f"mpe2 {TASK} (3 agents, discrete, {EPISODE}-step episodes)",
+        "steps_per_round": steps,
+        "repeats": repeats,
+        "steps_per_second": best,
+        "all_rounds": rates,
+        "ratio_to_raw": {name: value / best["raw"] for name, value in best.items() if name != "raw"},
+    }
+
+
+def write_results(result, machine) -> str:
+    with open(os.path.join(RESULTS, "acting_throughput.json"), "w") as handle:
+        json.dump({"machine": machine, "result": result}, handle, indent=2)
+    lines = [
+        "# Acting throughput",
+        "",
+        f"Machine: {machine['summary']}. One process pinned to one core. {result['task']}; "
+        f"{result['steps_per_round']} steps per round, best of {result['repeats']} interleaved rounds. "
+        "*raw*: mpe2's parallel environment with numpy random actions in a bare loop. "
+        "*executor K*: MADQN acting in K copies (one batched compiled policy call per step for every agent "
+        "of every copy; every transition written to an in-process Reverb server; no parameter pulls).",
+        "",
+        "| variant | env steps/s | share of raw |",
+        "|---|---|---|",
+        f"| raw environment | {result['steps_per_second']['raw']:.0f} | 100% |",
+    ]
+    for name, ratio in result["ratio_to_raw"].items():
+        lines.append(f"| {name} | {result['steps_per_second'][name]:.0f} | {ratio:.0%} |")
+    lines += ["", "Target: K = 16 at least 70% of raw. Regenerate with `.venv/bin/python benchmarks/acting_throughput.py`."]
+    return write_text("acting_throughput.md", lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--copies", default="1,4,16")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    pin_to_one_core()
+    result = measure(args.steps, [int(k) for k in args.copies.split(",")], args.repeats)
+    print(write_results(result, machine_facts()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Trainer throughput: updates/s, samples/s and the data-wait fraction of every system.
+
+For each system at its default config (default batch size) on mpe2 ``simple_spread_v3``: an
+executor fills an in-process Reverb server until training may start (off-policy: the
+table's ``min_size``; on-policy: ``max_size`` fresh sequences), then the system's trainer —
+the compiled training step on the prefetched Reverb dataset, as in a run — takes steps
+that are timed after a few warm-up steps (tracing and compilation excluded). The executor
+stops before timing, so the trainer has the process (and both cores) to itself.
+
+*data-wait fraction*: the share of the trainer's step time spent in ``next(iterator)``
+waiting for a batch (``trainer.data_wait_seconds / trainer.step_seconds``, what every
+trainer reports as ``data_wait_fraction``). Writes ``results/trainer_throughput.json`` and ``.md``.
+
+    .venv/bin/python benchmarks/trainer_throughput.py [--steps 300] [--systems madqn,qmix]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from common import RESULTS, machine_facts, write_text
+
+from mava_core.config import RunConfig
+from mava_core.plugins import PluginManager
+from mava_core.system import SystemBuilder
+
+ENVIRONMENT = "pettingzoo:simple_spread_v3"
+SYSTEMS = ("madqn", "recurrent_madqn", "vdn", "qmix", "recurrent_vdn", "recurrent_qmix", "maddpg", "mad4pg", "mappo")
+WARM_UP = 5
+#: mappo's queue is drained by training; fill it with this many batches of fresh sequences
+ON_POLICY_BATCHES = 12
+
+
+def _builder(system: str) -> SystemBuilder:
+    run = RunConfig(system=system, environment=ENVIRONMENT, seed=0, loggers=(), run_dir=None)
+    builder = SystemBuilder(run, plugin_manager=PluginManager())
+    dataset = builder.dataset.config
+    if getattr(builder.dataset, "on_policy", False):
+        builder = SystemBuilder(run, overrides={"dataset.max_size": dataset.batch_size * ON_POLICY_BATCHES},
+                                plugin_manager=PluginManager())
+    return builder
+
+
+def _items_needed(builder: SystemBuilder) -> int:
+    dataset = builder.dataset.config
+    if getattr(builder.dataset, "on_policy", False):
+        return dataset.max_size
+    return max(dataset.min_size, dataset.batch_size) + dataset.batch_size
+
+
+def _fill(builder: SystemBuilder, address: str) -> int:
+    """Act until the table holds what training needs; returns the environment steps taken."""
+    import reverb
+
+    client = reverb.Client(address)
+    needed = _items_needed(builder)
+    loop, _ = builder.make_executor(0, address, None)
+    while True:
+        for _ in range(100):
+            loop.step_batch()
+        if min(info.current_size for info in client.server_info().values()) >= needed:
+            break
+    steps = loop.steps
+    loop.close()
+    return steps
+
+
+def measure_system(system: str, steps: int):
+    import reverb
+
+    builder = _builder(system)
+    server = reverb.Server(builder.make_replay_tables(), port=None)
+    address = f"localhost:{server.port}"
+    try:
+        filled = _fill(builder, address)
+        trainer = builder.make_trainer(address)
+        dataset = builder.dataset.config
+        on_policy = getattr(builder.dataset, "on_policy", False)
+        if on_policy:  # every update of the queued batches, after the first batch's
+            steps = (ON_POLICY_BATCHES - 1) * builder.dataset.updates_per_batch
+            warm_up = builder.dataset.updates_per_batch
+        else:
+            warm_up = WARM_UP
+        for _ in range(warm_up):
+            trainer.step()
+        trainer.data_wait_seconds = trainer.step_seconds = 0.0
+        started = time.perf_counter()
+        for _ in range(steps):
+            trainer.step()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+    sequence = getattr(dataset, "sequence_length", None)
+    batch = dataset.batch_size // (dataset.minibatches if on_policy else 1)  # items in one update's batch
+    return {
+        "system": system,
+        "dataset": builder.system_config.dataset.name,
+        "batch": batch,
+        "item": f"sequence of {sequence} steps" if sequence else "transition",
+        "steps_filled": filled,
+        "updates_timed": steps,
+        "updates_per_second": steps / elapsed,
+        "items_per_second": steps * batch / elapsed,
+        "agent_steps_per_second": steps * batch * (sequence or 1) / elapsed,
+        "data_wait_fraction": trainer.data_wait_seconds / max(trainer.step_seconds, 1e-9),
+    }
+
+
+def write_results(results, machine) -> str:
+    with open(os.path.join(RESULTS, "trainer_throughput.json"), "w") as handle:
+        json.dump({"machine": machine, "environment": ENVIRONMENT, "results": results}, handle, indent=2)
+    lines = [
+        "# Trainer throughput",
+        "",
+        f"Machine: {machine['summary']}. {ENVIRONMENT} (3 agents), each system's default config and batch "
+        "size; the compiled training step on the prefetched Reverb dataset of an in-process server, "
+        "timed after warm-up with nothing else running. *samples/s*: batch items (transitions or sequences) "
+        "consumed per second; *steps/s*: the environment steps those items span. *data wait*: share of "
+        "step time spent waiting for the next batch.",
+        "",
+        "| system | dataset | batch | updates/s | samples/s | steps/s in batches | data wait |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['system']} | {r['dataset']} | {r['batch']} × {r['item']} | {r['updates_per_second']:.1f} | "
+            f"{r['items_per_second']:.0f} | {r['agent_steps_per_second']:.0f} | {r['data_wait_fraction']:.1%} |"
+        )
+    lines += ["", "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`."]
+    return write_text("trainer_throughput.md", lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=300, help="timed updates per off-policy system")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    args = parser.parse_args()
+    results = []
+    for system in args.systems.split(","):
+        results.append(measure_system(system, args.steps))
+        print(f"{system}: {results[-1]['updates_per_second']:.1f} updates/s", flush=True)
+    print(write_results(results, machine_facts()))
+
+
+if __name__ == "__main__":
+    main()
