@@ -24,8 +24,12 @@ def machine_facts() -> Dict[str, Any]:
         memory_gib = round(kib / 2**20, 1)
     except (OSError, StopIteration):
         pass
-    facts = {"cpu": model, "cpus": os.cpu_count(), "memory_gib": memory_gib, "python": platform.python_version(), "gpu": None}
-    facts["summary"] = f"{facts['cpu']}, {facts['cpus']} CPUs, {memory_gib} GiB, no GPU, Python {facts['python']}"
+    from mava_plugins.placement.devices import machine_gpus
+
+    gpus = machine_gpus()
+    facts = {"cpu": model, "cpus": os.cpu_count(), "memory_gib": memory_gib, "python": platform.python_version(), "gpus": len(gpus)}
+    gpu_text = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
+    facts["summary"] = f"{facts['cpu']}, {facts['cpus']} CPUs, {memory_gib} GiB, {gpu_text}, Python {facts['python']}"
     return facts
 
 

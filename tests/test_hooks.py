@@ -153,6 +153,10 @@ class Recorder:
         self._add("mava_executor_update", label=_label(executor), wait=wait)
 
     @hookimpl
+    def mava_trainer_device(self, builder):
+        self._add("mava_trainer_device", builder=builder)  # no answer: the placement plugin decides
+
+    @hookimpl
     def mava_trainer_init(self, trainer):
         self.trainer = trainer
         self.initial_variables = [v.numpy().copy() for v in trainer.learner.trainable_variables()]
@@ -227,11 +231,13 @@ def test_every_hook_fires_in_a_run(recorded):
 
 
 @covers("mava_configure", "mava_environment_spec", "mava_program_build_nodes", "mava_program_launch",
-        "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer")
+        "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer",
+        "mava_trainer_device")
 def test_per_run_hooks_fire_once_with_their_arguments_in_build_order(recorded):
     recorder, _, _, builder, _ = recorded
     once = ["mava_configure", "mava_environment_spec", "mava_program_build_nodes", "mava_program_launch",
-            "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer"]
+            "mava_dataset_tables", "mava_dataset_adder", "mava_dataset_iterator", "mava_trainer_init", "mava_checkpointer",
+            "mava_trainer_device"]
     for hook in once:
         assert len(recorder.of(hook)) == 1, hook
     positions = [recorder.index(hook) for hook in once[:5]]
@@ -239,6 +245,10 @@ def test_per_run_hooks_fire_once_with_their_arguments_in_build_order(recorded):
     # the replay server is up before anything writes to or samples from it
     assert recorder.index("mava_dataset_tables") < recorder.index("mava_dataset_adder")
     assert recorder.index("mava_dataset_iterator") < recorder.index("mava_trainer_init")
+    # the trainer's device is settled before its networks and dataset are made; the placement plugin answered
+    assert recorder.index("mava_trainer_device") < recorder.index("mava_dataset_iterator")
+    assert recorder.of("mava_trainer_device")[0]["builder"] is builder
+    assert recorder.trainer.device in ("/CPU:0", "/GPU:0")
 
     (configure,) = recorder.of("mava_configure")
     assert configure["run"] is builder.run
@@ -788,5 +798,5 @@ def test_every_hookspec_is_covered_by_a_test():
     assert marked == specs
     assert _firstresult_names() == {
         "mava_program_launch", "mava_dataset_adder", "mava_dataset_iterator", "mava_executor_select_actions",
-        "mava_checkpointer",
+        "mava_checkpointer", "mava_trainer_device",
     }

@@ -100,6 +100,8 @@ def test_a_vector_step_writes_k_transitions_and_counts_k_env_steps(tmp_path):
             worker = ExecutorWorker(builder, 0, address, None, counter, stop=lambda: None)
             worker.count_every = 1
             results = worker.act(30)
+            for executor in worker.loop.executors:
+                executor.adder.flush()  # the writers send their items asynchronously
             size = reverb.Client(address).server_info()["transitions"].current_size
             counts[copies] = (size, counter.get_counts(), results, worker.loop)
             _close(worker)

@@ -1,0 +1,180 @@
+"""End-to-end training throughput under Launchpad: env steps/s, updates/s, peak memory per node.
+
+Each system trains at its default config on mpe2 ``simple_spread_v3`` under the Launchpad
+backend (one process per node: replay, counter, trainer, N executors, evaluator) for a fixed
+budget, with 1, 2 and 4 executors. Rates are steady-state figures read from the run's own CSV
+logs (executors' ``env_steps`` and the trainer's ``trainer_steps`` against ``wall_time``,
+from the first row after training started to the last), so process start-up and the final
+evaluation are excluded; the wall time of the whole run is reported beside them. A sampler
+thread reads every node process's resident memory (found by the ``MAVA_NODE_GROUP`` variable
+each Launchpad node carries) twice a second and keeps each node's peak.
+
+Off-policy systems are rate-limited by their table (``dataset.samples_per_insert``: sampled
+transitions per inserted one), so their env steps/s is tied to the trainer's updates/s by
+``updates/s × batch_size / samples_per_insert``; that bound is reported too. Writes
+``results/end_to_end.json`` and ``.md``.
+
+    .venv/bin/python benchmarks/end_to_end.py [--env-steps 20000] [--systems madqn,mappo,qmix] [--executors 1,2,4]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from typing import Dict, List
+
+from common import RESULTS, machine_facts, write_text
+
+from mava_core.config import RunConfig
+from mava_core.plugins import PluginManager
+from mava_core.system import SystemBuilder
+from mava_plugins.backends.launchpad_backend import NODE_GROUP_VARIABLE
+
+ENVIRONMENT = "pettingzoo:simple_spread_v3"
+MARKER = "MAVA_BENCHMARK_RUN"
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory (MiB) of every process that carries ``MARKER=value``, by node."""
+
+    def __init__(self, value: str, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.value, self.every = value, every
+        self.peaks: Dict[int, float] = {}
+        self.groups: Dict[int, str] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        while not self._done.wait(self.every):
+            for process in psutil.process_iter(["pid"]):
+                try:
+                    environ = process.environ()
+                    if environ.get(MARKER) != self.value or NODE_GROUP_VARIABLE not in environ:
+                        continue
+                    rss = process.memory_info().rss / 2**20
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                self.groups[process.pid] = environ[NODE_GROUP_VARIABLE]
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0.0), rss)
+
+    def stop(self) -> Dict[str, float]:
+        """Peak MiB per node group (for ``executor``: the largest single executor)."""
+        self._done.set()
+        self.join()
+        by_group: Dict[str, float] = {}
+        for pid, peak in self.peaks.items():
+            group = self.groups[pid]
+            by_group[group] = max(by_group.get(group, 0.0), peak)
+        return dict(sorted(by_group.items()))
+
+
+def _rows(path: str) -> List[Dict[str, str]]:
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
+    """Growth of ``key`` per second of one log's ``wall_time`` (its own clock), over its rows from ``from_env_steps`` on."""
+    rows = [row for row in rows if float(row.get("env_steps") or 0) >= from_env_steps and row.get(key) not in (None, "")]
+    if len(rows) < 2:
+        return float("nan")
+    first, last = rows[0], rows[-1]
+    seconds = float(last["wall_time"]) - float(first["wall_time"])
+    return (float(last[key]) - float(first[key])) / seconds if seconds > 0 else float("nan")
+
+
+def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
+    run_dir = tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
+    run = RunConfig(system=system, environment=ENVIRONMENT, backend="launchpad", executors=executors,
+                    env_steps=env_steps, seed=0, eval_every=env_steps, eval_episodes=2, random_baseline_episodes=0,
+                    loggers=("csv",), log_every_seconds=1.0, run_dir=run_dir, checkpoint=False)
+    builder = SystemBuilder(run, plugin_manager=PluginManager())
+    marker = uuid.uuid4().hex
+    os.environ[MARKER] = marker
+    sampler = MemorySampler(marker)
+    sampler.start()
+    started = time.time()
+    try:
+        summary = builder.launch()
+    finally:
+        wall = time.time() - started
+        peaks = sampler.stop()
+        os.environ.pop(MARKER, None)
+    logs = os.path.join(run_dir, "logs")
+    trainer_rows = _rows(os.path.join(logs, "trainer.csv"))
+    # steady state: from the run's step count when the trainer logged its first step; every
+    # executor's log sees the run's counter grow, each against its own clock
+    training_from = float(trainer_rows[0]["env_steps"]) if trainer_rows else 0.0
+    executor_rates = [_rate(_rows(os.path.join(logs, f"executor_{i}.csv")), "env_steps", training_from) for i in range(executors)]
+    executor_rates = [rate for rate in executor_rates if rate == rate]  # drop NaN (too few rows)
+    dataset = builder.dataset.config
+    updates = _rate(trainer_rows, "trainer_steps", training_from)
+    spi = getattr(dataset, "samples_per_insert", None)
+    return {
+        "system": system,
+        "executors": executors,
+        "env_steps": summary["env_steps"],
+        "trainer_steps": summary["trainer_steps"],
+        "wall_seconds": wall,
+        "env_steps_per_second": sum(executor_rates) / len(executor_rates) if executor_rates else float("nan"),
+        "updates_per_second": updates,
+        "rate_limit_env_steps_per_second": updates * dataset.batch_size / spi if spi else None,
+        "peak_memory_mib": peaks,
+        "final_mean_return": summary["final_mean_return"],
+    }
+
+
+def write_results(results, machine, env_steps: int) -> str:
+    with open(os.path.join(RESULTS, "end_to_end.json"), "w") as handle:
+        json.dump({"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results}, handle, indent=2)
+    lines = [
+        "# End-to-end training throughput (Launchpad)",
+        "",
+        f"Machine: {machine['summary']}. {ENVIRONMENT}, default configs, {env_steps} env steps per run, "
+        "Launchpad backend (replay, counter, trainer, N executors and the evaluator each in its own process). "
+        "Steady-state rates from the run's logs (each against its own clock) from the first trainer step on; *wall* is the whole run "
+        "(start-up, training, final evaluation). *rate bound*: `updates/s × batch_size / samples_per_insert`, "
+        "the env steps/s an off-policy table's rate limiter allows at the trainer's speed. Peak resident "
+        "memory per node process in MiB (executor: the largest one).",
+        "",
+        "| system | executors | env steps/s | updates/s | rate bound | wall s | peak MiB: trainer / executor / replay / evaluator |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        peaks = r["peak_memory_mib"]
+        memory = " / ".join(f"{peaks.get(group, float('nan')):.0f}" for group in ("trainer", "executor", "replay", "evaluator"))
+        bound = r["rate_limit_env_steps_per_second"]
+        lines.append(
+            f"| {r['system']} | {r['executors']} | {r['env_steps_per_second']:.0f} | {r['updates_per_second']:.1f} | "
+            f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} |"
+        )
+    lines += ["", "Target: MADQN at least 1,000 env steps/s on 2 cores. Regenerate with `.venv/bin/python benchmarks/end_to_end.py`."]
+    return write_text("end_to_end.md", lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-steps", type=int, default=20_000)
+    parser.add_argument("--systems", default="madqn,mappo,qmix")
+    parser.add_argument("--executors", default="1,2,4")
+    args = parser.parse_args()
+    results = []
+    for system in args.systems.split(","):
+        for executors in (int(n) for n in args.executors.split(",")):
+            results.append(measure(system, executors, args.env_steps))
+            r = results[-1]
+            print(f"{system} x{executors}: {r['env_steps_per_second']:.0f} env steps/s, {r['updates_per_second']:.1f} updates/s", flush=True)
+    print(write_results(results, machine_facts(), args.env_steps))
+
+
+if __name__ == "__main__":
+    main()
