@@ -46,6 +46,7 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.value, self.every = value, every
         self.peaks: Dict[int, float] = {}
+        self.cpu_seconds: Dict[int, float] = {}
         self.groups: Dict[int, str] = {}
         self._done = threading.Event()
 
@@ -59,20 +60,24 @@ class MemorySampler(threading.Thread):
                     if environ.get(MARKER) != self.value or NODE_GROUP_VARIABLE not in environ:
                         continue
                     rss = process.memory_info().rss / 2**20
+                    times = process.cpu_times()
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
+                self.cpu_seconds[process.pid] = times.user + times.system  # cumulative: the last reading counts
                 self.groups[process.pid] = environ[NODE_GROUP_VARIABLE]
                 self.peaks[process.pid] = max(self.peaks.get(process.pid, 0.0), rss)
 
-    def stop(self) -> Dict[str, float]:
-        """Peak MiB per node group (for ``executor``: the largest single executor)."""
+    def stop(self):
+        """Peak MiB per node group (for ``executor``: the largest single executor), and CPU seconds per group (summed)."""
         self._done.set()
         self.join()
-        by_group: Dict[str, float] = {}
+        peaks: Dict[str, float] = {}
+        cpu: Dict[str, float] = {}
         for pid, peak in self.peaks.items():
             group = self.groups[pid]
-            by_group[group] = max(by_group.get(group, 0.0), peak)
-        return dict(sorted(by_group.items()))
+            peaks[group] = max(peaks.get(group, 0.0), peak)
+            cpu[group] = cpu.get(group, 0.0) + self.cpu_seconds.get(pid, 0.0)
+        return dict(sorted(peaks.items())), dict(sorted(cpu.items()))
 
 
 def _rows(path: str) -> List[Dict[str, str]]:
@@ -107,7 +112,7 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
         summary = builder.launch()
     finally:
         wall = time.time() - started
-        peaks = sampler.stop()
+        peaks, cpu_seconds = sampler.stop()
         os.environ.pop(MARKER, None)
     logs = os.path.join(run_dir, "logs")
     trainer_rows = _rows(os.path.join(logs, "trainer.csv"))
@@ -129,6 +134,7 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
         "updates_per_second": updates,
         "rate_limit_env_steps_per_second": updates * dataset.batch_size / spi if spi else None,
         "peak_memory_mib": peaks,
+        "cores_used": {group: seconds / wall for group, seconds in cpu_seconds.items()},
         "final_mean_return": summary["final_mean_return"],
     }
 
@@ -144,18 +150,22 @@ def write_results(results, machine, env_steps: int) -> str:
         "Steady-state rates from the run's logs (each against its own clock) from the first trainer step on; *wall* is the whole run "
         "(start-up, training, final evaluation). *rate bound*: `updates/s × batch_size / samples_per_insert`, "
         "the env steps/s an off-policy table's rate limiter allows at the trainer's speed. Peak resident "
-        "memory per node process in MiB (executor: the largest one).",
+        "memory per node process in MiB (executor: the largest one). *cores used*: each node group's CPU time "
+        "(user + system, executors summed) over the run's wall time.",
         "",
-        "| system | executors | env steps/s | updates/s | rate bound | wall s | peak MiB: trainer / executor / replay / evaluator |",
-        "|---|---|---|---|---|---|---|",
+        "| system | executors | env steps/s | updates/s | rate bound | wall s | peak MiB: trainer / executor / replay / evaluator "
+        "| cores used: trainer / executors / replay / evaluator |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    groups = ("trainer", "executor", "replay", "evaluator")
     for r in results:
-        peaks = r["peak_memory_mib"]
-        memory = " / ".join(f"{peaks.get(group, float('nan')):.0f}" for group in ("trainer", "executor", "replay", "evaluator"))
+        peaks, cores = r["peak_memory_mib"], r["cores_used"]
+        memory = " / ".join(f"{peaks.get(group, float('nan')):.0f}" for group in groups)
+        used = " / ".join(f"{cores.get(group, float('nan')):.2f}" for group in groups)
         bound = r["rate_limit_env_steps_per_second"]
         lines.append(
             f"| {r['system']} | {r['executors']} | {r['env_steps_per_second']:.0f} | {r['updates_per_second']:.1f} | "
-            f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} |"
+            f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} | {used} |"
         )
     lines += ["", "Target: MADQN at least 1,000 env steps/s on 2 cores. Regenerate with `.venv/bin/python benchmarks/end_to_end.py`."]
     return write_text("end_to_end.md", lines)

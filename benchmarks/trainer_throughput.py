@@ -90,6 +90,12 @@ def measure_system(system: str, steps: int):
         for _ in range(steps):
             trainer.step()
         elapsed = time.perf_counter() - started
+        # the dataset alone: how fast the prefetched Reverb pipeline delivers batches with no training step
+        batches = 0 if on_policy else steps
+        started_alone = time.perf_counter()
+        for _ in range(batches):
+            next(trainer.iterator)
+        alone = batches / (time.perf_counter() - started_alone) if batches else None
     finally:
         server.stop()
     sequence = getattr(dataset, "sequence_length", None)
@@ -105,6 +111,7 @@ def measure_system(system: str, steps: int):
         "items_per_second": steps * batch / elapsed,
         "agent_steps_per_second": steps * batch * (sequence or 1) / elapsed,
         "data_wait_fraction": trainer.data_wait_seconds / max(trainer.step_seconds, 1e-9),
+        "dataset_alone_batches_per_second": alone,
     }
 
 
@@ -118,15 +125,18 @@ def write_results(results, machine) -> str:
         "size; the compiled training step on the prefetched Reverb dataset of an in-process server, "
         "timed after warm-up with nothing else running. *samples/s*: batch items (transitions or sequences) "
         "consumed per second; *steps/s*: the environment steps those items span. *data wait*: share of "
-        "step time spent waiting for the next batch.",
+        "step time spent waiting for the next batch. *dataset alone*: batches/s the same prefetched pipeline "
+        "delivers when nothing trains (off-policy tables; mappo's queue is drained by training).",
         "",
-        "| system | dataset | batch | updates/s | samples/s | steps/s in batches | data wait |",
-        "|---|---|---|---|---|---|---|",
+        "| system | dataset | batch | updates/s | samples/s | steps/s in batches | data wait | dataset alone: batches/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        alone = r["dataset_alone_batches_per_second"]
         lines.append(
             f"| {r['system']} | {r['dataset']} | {r['batch']} × {r['item']} | {r['updates_per_second']:.1f} | "
-            f"{r['items_per_second']:.0f} | {r['agent_steps_per_second']:.0f} | {r['data_wait_fraction']:.1%} |"
+            f"{r['items_per_second']:.0f} | {r['agent_steps_per_second']:.0f} | {r['data_wait_fraction']:.1%} | "
+            f"{'-' if alone is None else f'{alone:.0f}'} |"
         )
     lines += ["", "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`."]
     return write_text("trainer_throughput.md", lines)
