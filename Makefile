@@ -9,8 +9,10 @@ MAIN_EXAMPLE := examples/pettingzoo/run_decentralised_feedforward_madqn.py
 EXAMPLE ?= $(MAIN_EXAMPLE)
 ARGS ?=
 PYTEST_ARGS ?=
-# the suite runs on this many pytest-xdist workers (grouped tests stay on one worker)
-TEST_WORKERS ?= 2
+# TEST_WORKERS=2 runs the suite on two pytest-xdist workers (grouped tests stay on one worker);
+# 1, the default, runs it in one process
+TEST_WORKERS ?= 1
+XDIST_ARGS := $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup,)
 
 .PHONY: install run test lint tensorboard clean help
 
@@ -33,7 +35,7 @@ run: install
 	$(PY) $(EXAMPLE) $(ARGS)
 
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks
