@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
+from common import RESULTS, machine_facts, write_text
 
 from mava_core.environment import EnvironmentWrapper
 from mava_core.environment_loop import EnvironmentLoop
@@ -33,7 +33,6 @@ from mava_core.hookspecs import hookimpl
 from mava_core.plugins import PluginManager
 from mava_core.system import parse_environment_name
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ENVIRONMENTS = ("pettingzoo:simple_spread_v3", "debug:simple_spread")
 
 
@@ -166,13 +165,12 @@ def measure(name: str, steps: int, repeats: int):
 
 
 def write_results(results, machine):
-    os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "hook_overhead.json"), "w") as handle:
         json.dump({"machine": machine, "results": results}, handle, indent=2)
     lines = [
         "# Per-step hook overhead",
         "",
-        f"Machine: {machine['processor']}, {machine['cpus']} CPUs, Python {machine['python']}. "
+        f"Machine: {machine['summary']}. "
         "Random actions from a numpy policy, one process. *Framework time* is a step's wall time minus "
         "the time inside `environment.step`/`reset` and the policy, measured within the same steps; "
         "each figure is the least over interleaved rounds. *Hook overhead* is the framework time of "
@@ -191,9 +189,7 @@ def write_results(results, machine):
         )
     lines.append("")
     lines.append("Regenerate with `.venv/bin/python benchmarks/hook_overhead.py`.")
-    with open(os.path.join(RESULTS, "hook_overhead.md"), "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return "\n".join(lines)
+    return write_text("hook_overhead.md", lines)
 
 
 def main() -> None:
@@ -201,9 +197,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    machine = {"processor": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()}
     results = [measure(name, args.steps, args.repeats) for name in ENVIRONMENTS]
-    print(write_results(results, machine))
+    print(write_results(results, machine_facts()))
 
 
 if __name__ == "__main__":
