@@ -94,6 +94,7 @@ def train(system: str, seed: int, env_steps: int, eval_every: int, eval_episodes
     return {
         "system": system,
         "seed": seed,
+        "measured": time.strftime("%Y-%m-%d"),
         "env_steps": summary["env_steps"],
         "wall_seconds": time.time() - started,
         "curve": [(row["env_steps"], row["mean_return"]) for row in summary["evaluations"]],
@@ -145,8 +146,8 @@ def write_results(results, check, machine, args) -> str:
         f"({check['collision_pairs_seen']} touching agent pairs among them): largest per-step difference "
         f"between the original-MPE team reward and `2 × mpe2 team reward − 3`: {check['max_abs_error']:.2e}.",
         "",
-        "| system | seed | env steps (paper's budget) | max: Mava / paper scale | average: Mava / paper scale | random (paper scale) | wall min |",
-        "|---|---|---|---|---|---|---|",
+        "| system | seed | env steps (paper's budget) | max: Mava / paper scale | average: Mava / paper scale | random (paper scale) | wall min | measured |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         budget = PAPER_BUDGET["on-policy" if r["system"] in ON_POLICY else "off-policy"]
@@ -154,7 +155,7 @@ def write_results(results, check, machine, args) -> str:
             f"| {r['system']} | {r['seed']} | {r['env_steps']:,} ({r['env_steps'] / budget:.1%} of {budget:,}) | "
             f"{r['max_return']:.2f} / {paper_scale(r['max_return']):.1f} | "
             f"{r['average_return']:.2f} / {paper_scale(r['average_return']):.1f} | "
-            f"{paper_scale(r['random_return']):.1f} | {r['wall_seconds'] / 60:.1f} |"
+            f"{paper_scale(r['random_return']):.1f} | {r['wall_seconds'] / 60:.1f} | {r.get('measured', 'stop 11')} |"
         )
     lines += [
         "",
@@ -187,7 +188,18 @@ def main() -> None:
             r = results[-1]
             print(f"{system} seed {seed}: max {r['max_return']:.2f}, average {r['average_return']:.2f} "
                   f"(paper scale {paper_scale(r['max_return']):.1f})", flush=True)
-    print(write_results(results, check, machine_facts(), args))
+    print(write_results(merged_with_earlier(results), check, machine_facts(), args))
+
+
+def merged_with_earlier(results: List[Dict[str, object]]) -> List[Dict[str, object]]:
+    """These results, plus the committed ones of the systems and seeds not run this time (kept as measured)."""
+    path = os.path.join(RESULTS, "learning_quality.json")
+    earlier = []
+    if os.path.exists(path):
+        with open(path) as handle:
+            earlier = json.load(handle).get("results", [])
+    ran = {(r["system"], r["seed"]) for r in results}
+    return [r for r in earlier if (r["system"], r["seed"]) not in ran] + results
 
 
 if __name__ == "__main__":

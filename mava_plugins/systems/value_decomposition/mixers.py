@@ -43,6 +43,9 @@ class MonotonicMixer:
         hypernet_hidden_size: int = bounded(
             64, minimum=0, help="hidden width of the weight hypernetworks (0: a single linear layer of the state)"
         )
+        init_scale: float = bounded(
+            0.1, minimum=0.0, help="initial weights of every mixer layer: uniform, variance init_scale / fan_in (0: Sonnet's default)"
+        )
 
     def __init__(self, config: Optional["MonotonicMixer.Config"] = None):
         self.config = config or MonotonicMixer.Config()
@@ -52,6 +55,5 @@ class MonotonicMixer:
 
         if state_size is None:
             raise ValueError("the monotonic mixer needs the environment's global state")
-        return MonotonicMixing(
-            num_agents, self.config.embed_size, self.config.hypernet_hidden_size, name=name
-        )
+        c = self.config
+        return MonotonicMixing(num_agents, c.embed_size, c.hypernet_hidden_size, name=name, init_scale=c.init_scale or None)
