@@ -14,12 +14,13 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 1
 XDIST_ARGS := $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup,)
 
-.PHONY: install run test lint tensorboard clean help
+.PHONY: install run test soak lint tensorboard clean help
 
 help:
 	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~6 min)"
 	@echo "make run EXAMPLE=path.py     run an example script (ARGS='--env-steps 5000 key=value ...')"
 	@echo "make test                    run the test suite"
+	@echo "make soak                    8 executors against one replay server for 10 min (MAVA_SOAK_SECONDS=...)"
 	@echo "make lint                    run ruff"
 	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
 
@@ -36,6 +37,10 @@ run: install
 
 test: install
 	$(PY) -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
+
+# the soak test (marked soak, so never in `make test`): 8 Launchpad executors for MAVA_SOAK_SECONDS (600)
+soak: install
+	$(PY) -m pytest -m soak tests/test_soak.py -s $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks

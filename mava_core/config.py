@@ -69,6 +69,9 @@ class RunConfig:
         help="environment copies each executor steps together, with one batched policy call per step (feedforward systems)",
     )
     env_steps: int = bounded(50_000, minimum=1, help="budget of environment steps, summed over executors")
+    max_seconds: float = bounded(
+        0.0, minimum=0.0, help="wall-clock budget of this launch in seconds: the run then ends as at its step budget (0: none)"
+    )
     seed: int = bounded(0, minimum=0)
     run_dir: Optional[str] = None
     eval_every: int = bounded(10_000, minimum=1, help="environment steps between evaluations")

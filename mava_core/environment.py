@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import dm_env
 import numpy as np
@@ -34,6 +34,19 @@ class MultiAgentEnvironment(dm_env.Environment, abc.ABC):
 
     def metrics(self) -> Dict[str, float]:
         """Environment-specific episode metrics (win rate, done rate, ...), read at episode end."""
+        return {}
+
+    # State that must outlive this object (e.g. a wrapper's normalisation statistics): executors
+    # save it with the run's checkpoints, a resumed executor and ``mava evaluate`` restore it.
+    def saved_state(self) -> Dict[str, Any]:
+        """JSON-ready state to carry over to a later environment of the same run (``{}``: none)."""
+        return {}
+
+    def restore_saved_state(self, state: Mapping[str, Any]) -> None:
+        """Take over what :meth:`saved_state` returned; a ValueError says what does not fit."""
+
+    def merge_saved_states(self, states: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+        """One state standing for several environments' (``mava evaluate`` merges the executors')."""
         return {}
 
     # dm_env's single-agent accessors, answered per agent.
@@ -83,6 +96,46 @@ class EnvironmentWrapper(MultiAgentEnvironment):
 
     def close(self):
         return self._environment.close()
+
+    #: key of this wrapper's entry in :meth:`saved_state`; a wrapper with state to carry over
+    #: sets it and implements ``own_state``, ``restore_own_state`` and ``merge_own_states``
+    state_key: Optional[str] = None
+
+    def own_state(self) -> Any:
+        """This wrapper's part of :meth:`saved_state` (JSON-ready)."""
+        raise NotImplementedError
+
+    def restore_own_state(self, state: Any) -> None:
+        """Take over :meth:`own_state`'s value of an earlier environment; a ValueError says what does not fit."""
+        raise NotImplementedError
+
+    def merge_own_states(self, states: Sequence[Any]) -> Any:
+        """One :meth:`own_state` value standing for several environments'."""
+        raise NotImplementedError
+
+    def saved_state(self) -> Dict[str, Any]:
+        state = dict(self._environment.saved_state())
+        if self.state_key is not None:
+            state[self.state_key] = self.own_state()
+        return state
+
+    def restore_saved_state(self, state: Mapping[str, Any]) -> None:
+        self._environment.restore_saved_state(state)
+        if self.state_key is not None and self.state_key in state:
+            try:
+                self.restore_own_state(state[self.state_key])
+            except ValueError as error:
+                raise ValueError(f"{self.state_key}: {error}") from None
+
+    def merge_saved_states(self, states: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+        merged = dict(self._environment.merge_saved_states(states))
+        own = [s[self.state_key] for s in states if self.state_key is not None and self.state_key in s]
+        if own:
+            try:
+                merged[self.state_key] = self.merge_own_states(own)
+            except ValueError as error:
+                raise ValueError(f"{self.state_key}: {error}") from None
+        return merged
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

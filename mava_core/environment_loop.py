@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from mava_core.environment_state import saved_state_of
 from mava_core.errors import EnvironmentFailure, MavaError
 
 
@@ -59,16 +60,21 @@ class EnvironmentLoop:
         """Close the failed environment (as far as it can be) and start over in a fresh one.
 
         The unfinished episode is dropped: its steps already written stay in the replay table,
-        the adder starts a new episode with the next ``observe_first``.
+        the adder starts a new episode with the next ``observe_first``. What the old environment
+        carries over (``saved_state``, e.g. a wrapper's normalisation statistics) goes on in the
+        new one.
         """
         if self.environment_factory is None:
             raise RuntimeError(f"{self.label}: this loop has no environment factory to restart from")
+        carried = saved_state_of(self.environment)
         try:
             self.environment.close()
         except Exception:  # noqa: BLE001, S110 - a failed environment may not close cleanly
             pass
         self.restarts += 1
         self.environment = self.environment_factory(self.restarts)
+        if carried:
+            self.environment.restore_saved_state(carried)
         self.executor.use_environment(self.environment)
         self._timestep = None
 

@@ -1,7 +1,9 @@
 """``mava evaluate``: greedy episodes with a saved run's checkpointed policy.
 
 The run is rebuilt from its ``config.json``, its checkpointer checks and loads the policy
-variables of the chosen checkpoint into an evaluator's networks, and the evaluator plays
+variables of the chosen checkpoint into an evaluator's networks, the evaluator's environment
+takes over what the executors' environments saved (merged over executors: e.g. the
+statistics of normalisation wrappers, as last saved), and the evaluator plays
 ``episodes`` greedy episodes. The result (mean and spread of the return, mean environment
 metrics, every episode's return) is printed and written to ``RUN_DIR/evaluation.json``.
 With ``record``, the first episode is saved as a video by the ``recording`` plugin
@@ -28,6 +30,7 @@ def evaluate_run(
     record_format: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Evaluate the latest (or the chosen) checkpoint of the run in ``run_dir``; returns the result."""
+    from mava_core.environment_state import restore_merged
     from mava_core.saved_runs import builder_from_run_dir
     from mava_core.variables import VariableSource
     from mava_core.workers import summarise_episodes
@@ -47,6 +50,7 @@ def evaluate_run(
     groups = system.policy_variables(networks)
     entry = builder.checkpointer.restore_policy(groups, checkpoint_id)
     loop, executor = builder.make_executor(0, None, VariableSource(groups), evaluation=True)
+    restore_merged(builder.checkpointer, loop.environment)  # e.g. the executors' normalisation statistics
     executor.update(wait=True)
     results = []
     video = None

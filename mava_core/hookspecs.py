@@ -102,7 +102,10 @@ def mava_dataset_adder(builder: "SystemBuilder", client: Any) -> Any:
     First-result. Fires once per executor (not for the evaluator). ``client`` is a
     ``reverb.Client`` connected to the replay server. The core default asks the system's
     adder component. Returns an object with ``add_first(timestep, extras)`` and
-    ``add(actions, next_timestep, extras)``.
+    ``add(actions, next_timestep, extras)``; optionally ``flush(should_stop)`` (send every
+    pending item, giving up once ``should_stop()`` is true: the executor calls it when it
+    closes) and ``items_written`` (items created so far, counted in the run's item
+    accounting, ``summary.json``'s ``items_written``).
     """
 
 
@@ -133,7 +136,10 @@ def mava_checkpointer(builder: "SystemBuilder") -> Optional[Any]:
     ``due(env_steps)``, ``save(trainer, counts, replay_client)``, ``latest()`` (the newest
     checkpoint's entry, or ``None``), ``restore_policy(groups, checkpoint_id)`` (for
     ``mava evaluate``) and ``previous_evaluations()`` (evaluation rows of the run before it
-    was resumed). See docs/reliability.md.
+    was resumed); optionally ``save_environment_state(node, copies)``,
+    ``environment_state(node)`` and ``environment_states()`` (what executors' environments
+    carry over, e.g. normalisation statistics; without them nothing is carried over). See
+    docs/reliability.md.
     """
 
 

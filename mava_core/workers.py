@@ -7,6 +7,7 @@ that runs them.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from mava_core.counting import Counter
+from mava_core.environment_state import EnvironmentStateKeeper
 from mava_core.errors import (
     EnvironmentFailure,
     ExecutorFailedError,
@@ -30,6 +32,12 @@ from mava_core.replay_watch import ReplayWatch
 STOP_REQUESTED = "stop_requested"
 TRAINER_STOPPED = "trainer_stopped"
 SHUTDOWN_GRACE_SECONDS = 30.0
+#: counter keys of the item accounting (counted since the run's processes started, not saved)
+ITEMS_WRITTEN = "items_written"  # items the executors' adders created
+REPLAY_ITEMS_RECEIVED = "replay_items_received"  # inserts the replay server completed, read after executors closed
+EXECUTORS_CLOSED = "executors_closed"
+#: after a stop request, how long the trainer keeps training while executors send their last items
+EXECUTOR_CLOSE_WAIT_SECONDS = 20.0
 #: a file in the run directory asking a process-per-node run to stop early (written on Ctrl-C/SIGTERM)
 STOP_FILE = ".stop_requested"
 #: a file in the run directory where a process-per-node run's first failing node records why
@@ -90,6 +98,15 @@ def watch_replay(builder: Any, address: str, node: str, counter: Any, should_sto
     return ReplayWatch(address, node, on_lost=lambda error: record_failure(run_dir, node, error), stopping=stopping).start()
 
 
+def time_budget(builder: Any) -> Callable[[], bool]:
+    """Whether ``run.max_seconds`` (if set) have passed since this call; the clock starts here."""
+    seconds = float(getattr(builder.run, "max_seconds", 0.0) or 0.0)
+    if seconds <= 0:
+        return lambda: False
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() >= deadline
+
+
 def make_counter(builder: Any = None) -> Counter:
     """The run's counter, starting from the resumed checkpoint's counts when there is one."""
     checkpointer = builder.checkpointer if builder is not None else None
@@ -109,6 +126,7 @@ class TrainerWorker:
         self._saved_at: Optional[tuple] = None  # (env steps, trainer steps) of this process's last checkpoint
         self.diverged = False  # a NaN/Inf loss: no checkpoint is written after it
         self.replay_lost = False  # the replay server stopped answering: a checkpoint would wait for it
+        self._stop_seen: Optional[float] = None  # when this trainer first saw the run's stop request
         #: set by process-per-node backends: returns True once the program is stopping
         self.should_stop: Callable[[], bool] = lambda: False
 
@@ -179,7 +197,30 @@ class TrainerWorker:
         return self.trainer.get_variables(names)
 
     def _stop_requested(self, counts: Dict[str, float]) -> bool:
-        return self.should_stop() or counts.get(STOP_REQUESTED, 0) > 0
+        """Stop once the run asked to and every executor has closed (or waiting for them took too long).
+
+        Training on until the executors have closed lets the replay's rate limiter admit the
+        items they send last, so the final checkpoint holds everything they collected.
+        """
+        if self.should_stop():
+            return True
+        if counts.get(STOP_REQUESTED, 0) <= 0:
+            return False
+        if self._stop_seen is None:
+            self._stop_seen = time.monotonic()
+        if counts.get(EXECUTORS_CLOSED, 0) >= self._builder.run.executors:
+            return True
+        return time.monotonic() - self._stop_seen > EXECUTOR_CLOSE_WAIT_SECONDS
+
+    def record_replay_inserts(self) -> None:
+        """Count the inserts the replay server has completed (the receiving side of the item accounting)."""
+        import reverb
+
+        if self._replay_client is None:
+            self._replay_client = reverb.Client(self._replay_address)
+        info = self._replay_client.server_info(timeout=5)
+        received = sum(int(table.rate_limiter_info.insert_stats.completed) for table in info.values())
+        self._counter.increment(**{REPLAY_ITEMS_RECEIVED: received})
 
     def run(self) -> None:
         """Train until the evaluator asks the program to wind down, then acknowledge it."""
@@ -213,6 +254,11 @@ class TrainerWorker:
             if not watch.lost:
                 self.maybe_checkpoint(counts)
         self.replay_lost = watch.lost
+        if not self.replay_lost and not self.should_stop():
+            try:
+                self.record_replay_inserts()
+            except Exception as error:  # noqa: BLE001 - accounting only; the final checkpoint matters more
+                _log.warning("could not read the replay server's insert count: %s", error)
         self.close()
         self._counter.increment(**{TRAINER_STOPPED: 1})
 
@@ -223,6 +269,8 @@ class ExecutorWorker:
     #: steps between counter updates (an RPC under Launchpad); the run's counter can lag the
     #: steps actually taken by up to this many per executor when the summary reads it
     count_every = 50
+    #: how long a closing executor waits for the replay server to confirm its last items
+    close_flush_seconds = 15.0
 
     def __init__(self, builder: Any, index: int, replay_address: str, variable_source: Any, counter: Any, stop: Callable[[], None]):
         self._builder = builder
@@ -234,12 +282,14 @@ class ExecutorWorker:
         self._loop = None
         self._pending_steps = 0
         self._pending_episodes = 0
+        self._items_reported = 0  # of the adders' items_written, what the counter has been told
         self.env_steps = 0  # the run's total, as last read from the counter
         self.stop_requested = False  # the run is winding down early, as last read from the counter
         self.should_stop: Callable[[], bool] = lambda: False
         self.failures = 0  # times this executor's environment raised
         self.retired = False  # stopped acting after a failure (run.on_executor_error=continue)
         self._watch: Optional[ReplayWatch] = None  # process-per-node runs: is the replay server answering?
+        self._state_keeper: Optional[EnvironmentStateKeeper] = None  # saves the environments' carried-over state
 
     @property
     def loop(self):
@@ -249,11 +299,24 @@ class ExecutorWorker:
             for copy_executor in self._loop.executors:  # one per environment copy (run.envs_per_executor)
                 if copy_executor.adder is not None:
                     copy_executor.adder.should_stop = self._budget_spent_or_stopping
+            checkpointer = self._builder.checkpointer
+            if checkpointer is not None:
+                self._state_keeper = EnvironmentStateKeeper(checkpointer, f"executor_{self.index}")
+                if self._builder.resume_from:  # e.g. normalisation statistics continue where they were
+                    self._state_keeper.restore(self.environments())
             # exploration continues from the run's count (a resumed run's, not zero)
             self.env_steps = int(self._counter.get_counts().get("env_steps", 0))
             executor.policy.set_step(self.env_steps)
             executor.update(wait=True)
         return self._loop
+
+    def environments(self) -> List[Any]:
+        """This executor's environments, one per copy (``run.envs_per_executor``)."""
+        return [loop.environment for loop in getattr(self.loop, "loops", [self.loop])]
+
+    def _save_environment_state(self, force: bool = False) -> None:
+        if self._state_keeper is not None:
+            self._state_keeper.maybe_save(self.environments(), force=force)
 
     def _budget_spent_or_stopping(self) -> bool:
         """Whether a write blocked by the rate limiter should be abandoned."""
@@ -263,9 +326,20 @@ class ExecutorWorker:
         self.stop_requested = counts.get(STOP_REQUESTED, 0) > 0  # ends run() after this step
         return counts.get("env_steps", 0) >= self._builder.run.env_steps or self.stop_requested
 
+    def items_written(self) -> int:
+        """Items this executor's adders have created (summed over environment copies)."""
+        if self._loop is None:
+            return 0
+        return sum(int(getattr(e.adder, "items_written", 0)) for e in self._loop.executors if e.adder is not None)
+
     def _flush_counts(self) -> None:
-        counts = self._counter.increment(env_steps=self._pending_steps, episodes=self._pending_episodes)
+        items = self.items_written()
+        deltas = {"env_steps": self._pending_steps, "episodes": self._pending_episodes}
+        if items != self._items_reported:
+            deltas[ITEMS_WRITTEN] = items - self._items_reported
+        counts = self._counter.increment(**deltas)
         self._pending_steps = self._pending_episodes = 0
+        self._items_reported = items
         self.env_steps = int(counts.get("env_steps", 0))
         self.stop_requested = counts.get(STOP_REQUESTED, 0) > 0
         self.loop.executor.policy.set_step(self.env_steps)
@@ -296,6 +370,7 @@ class ExecutorWorker:
                     if loop.logger is not None:
                         loop.logger.write(result)
                 results.extend(ended)
+                self._save_environment_state()
             elif self._pending_steps >= self.count_every:
                 self._flush_counts()
         return results
@@ -338,10 +413,35 @@ class ExecutorWorker:
             watch.stop()
         self.close()
 
+    def _flush_adders(self) -> None:
+        """Wait (at most ``close_flush_seconds``) until the replay server holds every item written."""
+        deadline = time.monotonic() + self.close_flush_seconds
+
+        def give_up() -> bool:
+            return self.should_stop() or (self._watch is not None and self._watch.lost) or time.monotonic() > deadline
+
+        for copy_executor in self._loop.executors:
+            flush = getattr(copy_executor.adder, "flush", None)
+            if flush is not None and "should_stop" in inspect.signature(flush).parameters:
+                flush(should_stop=give_up)
+
     def close(self) -> None:
-        """Report the last counts (unless the program is already stopping: the counter may be gone), close the logs."""
-        if (self._pending_steps or self._pending_episodes) and not self.should_stop():
-            self._flush_counts()
+        """Send the last items, report the last counts (unless the program is already stopping:
+        the counter may be gone), save the environments' state, close the logs."""
+        if self._loop is not None and not self.should_stop():
+            try:
+                self._flush_adders()
+            except Exception as error:  # noqa: BLE001 - e.g. the replay server is gone; the counts say what was written
+                _log.warning("executor_%d could not send its last items: %s", self.index, error)
+        if not self.should_stop():
+            if self._pending_steps or self._pending_episodes or self.items_written() != self._items_reported:
+                self._flush_counts()
+            self._counter.increment(**{EXECUTORS_CLOSED: 1})
+        if self._loop is not None:
+            try:
+                self._save_environment_state(force=True)
+            except Exception as error:  # noqa: BLE001 - closing must go on; the last periodic save stays
+                _log.warning("executor_%d could not save its environments' state: %s", self.index, error)
         if self._loop is not None and self._loop.logger is not None:
             self._loop.logger.close()
         if self._loop is not None:
@@ -399,39 +499,51 @@ class EvaluatorWorker:
             return self.evaluate(env_steps)
         return None
 
-    def finish(self, env_steps: int) -> Dict[str, Any]:
-        """Final evaluation (unless one just ran at this step count), random baseline, summary.json."""
+    def final_evaluation(self, env_steps: int) -> Dict[str, float]:
+        """The final evaluation (unless one just ran at this step count)."""
         if self.history and self.history[-1]["env_steps"] == env_steps:
-            final = self.history[-1]
-        else:
-            final = self.evaluate(env_steps)
+            return self.history[-1]
+        return self.evaluate(env_steps)
+
+    def summarise(self, final: Dict[str, float]) -> Dict[str, Any]:
+        """Random baseline and summary.json at the counter's counts now; closes the evaluator's log."""
         summary = write_summary(self._builder, final, self.history, self._counter.get_counts())
         if self._logger is not None:
             self._logger.close()
         return summary
 
+    def finish(self, env_steps: int) -> Dict[str, Any]:
+        """Final evaluation, random baseline, summary.json (the local backend, after every other node closed)."""
+        return self.summarise(self.final_evaluation(env_steps))
+
     def run(self) -> None:
         budget = self._builder.run.env_steps
         requested = stop_file(self._builder.run.run_dir)
+        out_of_time = time_budget(self._builder)
         env_steps = 0
         while not self.should_stop():
             if os.path.exists(requested):
                 self.interrupted = True  # Ctrl-C/SIGTERM: the trainer checkpoints, then everything stops
                 break
             env_steps = int(self._counter.get_counts().get("env_steps", 0))
-            if env_steps >= budget:
+            if env_steps >= budget or out_of_time():
                 break
             if self.maybe_evaluate(env_steps) is None:
                 time.sleep(0.5)
+        final = None
         if not self.should_stop() and not self.interrupted:
-            self.finish(env_steps)
+            final = self.final_evaluation(env_steps)
         elif self._logger is not None:
             self._logger.close()
-        # wind down in order: the trainer finishes its step and acknowledges, then stop all
+        # wind down in order: executors send their last items and close, the trainer trains on
+        # until they have, checkpoints and acknowledges; then the summary (its counts now hold
+        # every executor's last steps and the item accounting), then stop all
         self._counter.increment(**{STOP_REQUESTED: 1})
         deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
         while time.monotonic() < deadline and not self._counter.get_counts().get(TRAINER_STOPPED):
             time.sleep(0.2)
+        if final is not None and not self.should_stop():
+            self.summarise(final)
         self._stop()
 
 
@@ -496,6 +608,10 @@ def write_summary(builder: Any, final: Dict[str, float], history: List[Dict[str,
         "trainer_steps": int(counts.get("trainer_steps", 0)),
         "episodes": int(counts.get("episodes", 0)),
         "executor_failures": int(counts.get("executor_failures", 0)),
+        # the item accounting since the processes started: what the executors' adders created
+        # and what the replay server received (None where the trainer could not read it)
+        ITEMS_WRITTEN: int(counts.get(ITEMS_WRITTEN, 0)),
+        REPLAY_ITEMS_RECEIVED: int(counts[REPLAY_ITEMS_RECEIVED]) if REPLAY_ITEMS_RECEIVED in counts else None,
         "final_mean_return": final["mean_return"],
         "final_std_return": final["std_return"],
         "best_mean_return": max(h["mean_return"] for h in history),

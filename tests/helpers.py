@@ -72,6 +72,23 @@ def processes_with_marker(value: str):
     return found
 
 
+def node_process_group(process, marker: str):
+    """The Launchpad node group of ``process`` when it is a node's Python process of the run carrying ``marker``.
+
+    None for other processes, including the shell and ``sed`` wrappers Launchpad puts around
+    each node (they carry the node's environment too).
+    """
+    from mava_plugins.backends.launchpad_backend import NODE_GROUP_VARIABLE
+
+    environ = process.environ()
+    if environ.get(LAUNCHPAD_MARKER) != marker or NODE_GROUP_VARIABLE not in environ:
+        return None
+    command = process.cmdline()
+    if len(command) < 2 or not command[1].endswith("process_entry.py"):  # python .../process_entry.py --data_file ...
+        return None
+    return environ[NODE_GROUP_VARIABLE]
+
+
 def launchpad_run(run_dir, system: str, environment: str, env_steps: int, overrides: Optional[Dict[str, object]] = None, **kwargs):
     """:func:`backend_run` under Launchpad; returns (summary, trainer CSV rows)."""
     return backend_run(run_dir, system, environment, env_steps, overrides, backend="launchpad", **kwargs)

@@ -161,3 +161,4 @@ def test_the_replay_watch_reports_a_silent_server_once_unless_the_program_is_sto
     winding_down = ReplayWatch("localhost:1", "trainer", on_lost=on_lost, stopping=lambda: True, every=0.01, client=quiet).start()
     winding_down._thread.join(timeout=5.0)
     assert not winding_down.lost and len(lost) == 1  # expected at the end of a run: not a failure
+

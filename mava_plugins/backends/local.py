@@ -15,6 +15,7 @@ from typing import Any, Dict
 from mava_core.errors import ExecutorFailedError
 from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
+from mava_core.workers import time_budget
 
 
 class LocalBackend:
@@ -56,7 +57,8 @@ class LocalBackend:
             with signals:  # Ctrl-C or SIGTERM: finish the round, write the final checkpoint, stop
                 evaluator.maybe_evaluate(env_steps)
                 try:
-                    while env_steps < budget and not stopped and not signals.requested:
+                    out_of_time = time_budget(builder)
+                    while env_steps < budget and not stopped and not signals.requested and not out_of_time():
                         for worker in executors:
                             worker.act(1)
                         env_steps = int(counter.get("env_steps"))
@@ -71,6 +73,7 @@ class LocalBackend:
                     failed = error
                 for worker in executors:
                     worker.close()
+                trainer.record_replay_inserts()  # the item accounting: every executor has sent its items
                 trainer.close()  # the final checkpoint
                 if failed is not None:
                     raise failed

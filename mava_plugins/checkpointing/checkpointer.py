@@ -7,6 +7,8 @@ Layout of ``run_dir/checkpoints``::
         trainer.index         tf.train.Checkpoint: policy variables by group, the trainer's
         trainer.data-*        whole state (networks, targets, optimiser slots, step counter)
         replay/               Reverb's checkpoint of every table (items, priorities, limiter)
+    environments/<node>.json  state the executors' environments carry over (e.g. normalisation
+                              statistics), one file per executor, rewritten while it acts
     .reverb/                  where the replay server writes before a checkpoint is moved in
 
 A checkpoint is written into a temporary directory, moved into place, and only then listed
@@ -16,6 +18,7 @@ So a crash while saving leaves the previous checkpoint as the latest good one.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import time
@@ -29,6 +32,7 @@ DIRECTORY = "checkpoints"
 REVERB_ROOT = ".reverb"
 TRAINER_PREFIX = "trainer"
 REPLAY_DIR = "replay"
+ENVIRONMENTS_DIR = "environments"
 
 
 class RunCheckpointer:
@@ -165,6 +169,41 @@ class RunCheckpointer:
                     rows.append(values)
         return rows
 
+    # ------------------------------------------------------- environment state
+    def environment_state_path(self, node: str) -> str:
+        return os.path.join(self.root, ENVIRONMENTS_DIR, f"{node}.json")
+
+    def save_environment_state(self, node: str, copies: List[Dict[str, Any]]) -> None:
+        """Write (atomically) the saved states of ``node``'s environment copies."""
+        path = self.environment_state_path(node)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = f"{path}.partial"
+        with open(partial, "w") as handle:
+            json.dump({"format": 1, "node": node, "copies": copies, "written": time.time()}, handle)
+        os.replace(partial, path)
+
+    def environment_state(self, node: str) -> Optional[List[Dict[str, Any]]]:
+        """The saved states of ``node``'s environment copies, or None when it saved none."""
+        path = self.environment_state_path(node)
+        try:
+            with open(path) as handle:
+                saved = json.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{path} is unreadable or not valid JSON, refusing to use it: {error}") from None
+        copies = saved.get("copies") if isinstance(saved, dict) else None
+        if not isinstance(copies, list) or not all(isinstance(c, dict) for c in copies):
+            raise CheckpointError(f"{path} does not hold environment states ({{'copies': [...]}}), refusing to use it")
+        return copies
+
+    def environment_states(self) -> Dict[str, List[Dict[str, Any]]]:
+        """Every executor's saved environment states, by node."""
+        directory = os.path.join(self.root, ENVIRONMENTS_DIR)
+        names = sorted(n[: -len(".json")] for n in os.listdir(directory) if n.endswith(".json")) if os.path.isdir(directory) else []
+        states = {name: self.environment_state(name) for name in names}
+        return {name: copies for name, copies in states.items() if copies is not None}
+
     # ------------------------------------------------------------------ saving
     def _after(self, env_steps: int) -> Optional[int]:
         every = self.builder.run.checkpoint_every
@@ -235,5 +274,5 @@ class RunCheckpointer:
         listed = {entry["dir"] for entry in manifest["checkpoints"]}
         for name in os.listdir(self.root):
             path = os.path.join(self.root, name)
-            if os.path.isdir(path) and name != REVERB_ROOT and name not in listed:
+            if os.path.isdir(path) and name not in (REVERB_ROOT, ENVIRONMENTS_DIR) and name not in listed:
                 shutil.rmtree(path, ignore_errors=True)

@@ -42,8 +42,9 @@ RESUMABLE_RUN_KEYS = (
 REASONS = {
     "run.backend": "the replay checkpoint keeps that backend's rate limiter, so a run resumes on the backend it ran on",
 }
-#: counter keys of the shutdown handshake: never saved, so a resumed run starts unstopped
-HANDSHAKE_KEYS = ("stop_requested", "trainer_stopped")
+#: counter keys never saved: the shutdown handshake (so a resumed run starts unstopped) and
+#: the item accounting, which counts since the run's processes started (mava_core.workers)
+HANDSHAKE_KEYS = ("stop_requested", "trainer_stopped", "executors_closed", "items_written", "replay_items_received")
 
 
 # ------------------------------------------------------------------------- fingerprints

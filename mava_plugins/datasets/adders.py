@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from mava_core.specs import MultiAgentSpec
+from mava_plugins.datasets.sequences import flush_all, flush_in_slices
 
 #: unconfirmed items an adder lets pile up before it waits for the server (Reverb warns above ~50)
 MAX_IN_FLIGHT_ITEMS = 24
 #: how often (in items written) the adder checks that bound
 BOUND_EVERY_ITEMS = 8
-FLUSH_SLICE_MS = 1_000
 
 
 class NStepTransitionAdder:
@@ -105,22 +105,12 @@ class NStepTransitionAdder:
             self._bound_in_flight_items()
 
     def _bound_in_flight_items(self) -> None:
-        """Wait (the rate limiter's back-pressure) until few items are unconfirmed.
+        """Wait (the rate limiter's back-pressure) until few items are unconfirmed; never past ``should_stop()``."""
+        flush_in_slices(self._writer, MAX_IN_FLIGHT_ITEMS, self.should_stop)
 
-        Waits in slices so that a run that is ending (``should_stop()``) is not held up.
-        """
-        import reverb
-
-        while True:
-            try:
-                self._writer.flush(block_until_num_items=MAX_IN_FLIGHT_ITEMS, timeout_ms=FLUSH_SLICE_MS)
-                return
-            except reverb.errors.DeadlineExceededError:
-                if self.should_stop():
-                    return
-
-    def flush(self) -> None:
-        self._writer.flush()
+    def flush(self, should_stop: Optional[Callable[[], bool]] = None) -> None:
+        """Send every pending item (with ``should_stop``: until it says to give up)."""
+        flush_all(self._writer, should_stop)
 
     def close(self) -> None:
         self._writer.close()

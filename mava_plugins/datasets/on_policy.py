@@ -32,14 +32,21 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 import numpy as np
 
 from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import MultiAgentSpec
-from mava_plugins.datasets.sequences import ActionStore, StepSpecs, flush_in_slices, last_steps, split_observations
+from mava_plugins.datasets.sequences import (
+    ActionStore,
+    StepSpecs,
+    flush_all,
+    flush_in_slices,
+    last_steps,
+    split_observations,
+)
 
 TABLE = "on_policy_sequences"
 SAMPLE_TIMEOUT_MS = 2_000
@@ -264,8 +271,9 @@ class OnPolicySequenceAdder:
         """Block until the server holds every item written (the queue's back-pressure)."""
         flush_in_slices(self._writer, 0, self.should_stop)
 
-    def flush(self) -> None:
-        self._writer.flush()
+    def flush(self, should_stop: Optional[Callable[[], bool]] = None) -> None:
+        """Send every pending item (with ``should_stop``: until it says to give up)."""
+        flush_all(self._writer, should_stop)
 
     def close(self) -> None:
         self._writer.close()

@@ -33,14 +33,21 @@ consecutive sequences' trained windows cover every step of an episode.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Optional
 
 import numpy as np
 
 from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import MultiAgentSpec
-from mava_plugins.datasets.sequences import ActionStore, StepSpecs, flush_in_slices, last_steps, split_observations
+from mava_plugins.datasets.sequences import (
+    ActionStore,
+    StepSpecs,
+    flush_all,
+    flush_in_slices,
+    last_steps,
+    split_observations,
+)
 from mava_plugins.datasets.transition_replay import importance_weights, replay_iterator, write_priorities
 
 TABLE = "sequences"
@@ -348,8 +355,9 @@ class SequenceAdder:
             self._append(self._padding())
         self._last = None
 
-    def flush(self) -> None:
-        self._writer.flush()
+    def flush(self, should_stop: Optional[Callable[[], bool]] = None) -> None:
+        """Send every pending item (with ``should_stop``: until it says to give up)."""
+        flush_all(self._writer, should_stop)
 
     def close(self) -> None:
         self._writer.close()

@@ -112,6 +112,14 @@ def last_steps(history: Any, length: int) -> Any:
     return tree.map_structure(lambda column: column[-length:], history)
 
 
+def flush_all(writer: Any, should_stop: Optional[Callable[[], bool]] = None) -> None:
+    """Send every pending item: wait as long as it takes, or with ``should_stop`` until it says to give up."""
+    if should_stop is None:
+        writer.flush()
+    else:
+        flush_in_slices(writer, 0, should_stop)
+
+
 def flush_in_slices(writer: Any, block_until_num_items: int, should_stop: Callable[[], bool]) -> None:
     """Wait until at most ``block_until_num_items`` items are unconfirmed by the server.
 

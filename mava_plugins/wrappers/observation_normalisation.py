@@ -9,7 +9,9 @@ as they share weights under weight sharing; agents of different types keep their
 
 Shapes are unchanged; observations are returned as float32 (the spec's dtype becomes float32
 if it was not). Every environment of a run (each executor's, the evaluator's) keeps its own
-statistics, and they are not saved in checkpoints: they start afresh with each environment.
+statistics. Executors save theirs with the run's checkpoints (``saved_state``): a resumed
+executor continues from them, and ``mava evaluate`` normalises with all executors'
+statistics merged. The in-run evaluator keeps statistics of its own evaluation episodes.
 When combined with ``death_masking`` list that wrapper after this one, so the zeros a dead
 agent sees are not folded into the statistics (and stay zeros).
 """
@@ -24,13 +26,20 @@ from dm_env import specs
 
 from mava_core.environment import EnvironmentWrapper
 from mava_core.specs import AgentObservation, MultiAgentSpec, agent_type
-from mava_plugins.wrappers.running_stats import RunningMeanStd
+from mava_plugins.wrappers.running_stats import RunningMeanStd, merge_statistics, restore_statistics
 
 CLIP = 5.0
 EPSILON = 1e-8
 
 
+def _group_name(key: Tuple[str, tuple]) -> str:
+    kind, shape = key
+    return f"{kind}{list(shape)}"
+
+
 class ObservationNormalisationWrapper(EnvironmentWrapper):
+    state_key = "observation_normalisation"
+
     def __init__(self, environment):
         super().__init__(environment)
         inner = environment.multi_agent_spec()
@@ -52,6 +61,15 @@ class ObservationNormalisationWrapper(EnvironmentWrapper):
     def statistics(self, agent: str) -> RunningMeanStd:
         """The running statistics that normalise ``agent``'s observations."""
         return self._stats[self._group[agent]]
+
+    def own_state(self) -> Dict[str, dict]:
+        return {_group_name(key): stats.to_dict() for key, stats in self._stats.items()}
+
+    def restore_own_state(self, state) -> None:
+        restore_statistics(self._stats, state, _group_name, "agents of type and observation shape")
+
+    def merge_own_states(self, states) -> Dict[str, dict]:
+        return merge_statistics(states)
 
     def _convert(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
         for agent, obs in timestep.observation.items():

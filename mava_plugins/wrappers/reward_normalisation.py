@@ -10,7 +10,10 @@ contract) are passed through and not counted.
 This is the "reward scaling" of Engstrom et al. 2020 (``VecNormalize`` in baselines): it
 puts returns of very different magnitudes on a comparable scale for value learning.
 Returns and metrics logged by the system are computed from the scaled rewards; the
-statistics are per environment (each executor's and the evaluator's) and not checkpointed.
+statistics are per environment (each executor's and the evaluator's). Executors save
+theirs with the run's checkpoints: a resumed executor continues from them and
+``mava evaluate`` uses all executors' statistics merged (the running returns of the
+episode in progress are not saved: an episode starts them at zero).
 """
 from __future__ import annotations
 
@@ -20,13 +23,15 @@ import dm_env
 import numpy as np
 
 from mava_core.environment import EnvironmentWrapper
-from mava_plugins.wrappers.running_stats import RunningMeanStd
+from mava_plugins.wrappers.running_stats import RunningMeanStd, merge_statistics, restore_statistics
 
 GAMMA = 0.99
 EPSILON = 1e-8
 
 
 class RewardNormalisationWrapper(EnvironmentWrapper):
+    state_key = "reward_normalisation"
+
     def __init__(self, environment, gamma: float = GAMMA):
         super().__init__(environment)
         agents = environment.multi_agent_spec().agent_ids
@@ -38,6 +43,15 @@ class RewardNormalisationWrapper(EnvironmentWrapper):
         """The divisor currently applied to ``agent``'s rewards."""
         stats = self._stats[agent]
         return float(np.sqrt(stats.var + EPSILON)) if stats.count >= 2 else 1.0
+
+    def own_state(self) -> Dict[str, dict]:
+        return {agent: stats.to_dict() for agent, stats in self._stats.items()}
+
+    def restore_own_state(self, state) -> None:
+        restore_statistics(self._stats, state, str, "agents")
+
+    def merge_own_states(self, states) -> Dict[str, dict]:
+        return merge_statistics(states)
 
     def reset(self) -> dm_env.TimeStep:
         self._returns = dict.fromkeys(self._returns, 0.0)
