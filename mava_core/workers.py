@@ -413,7 +413,7 @@ class ExecutorWorker:
             watch.stop()
         self.close()
 
-    def _flush_adders(self) -> None:
+    def flush_items(self) -> None:
         """Wait (at most ``close_flush_seconds``) until the replay server holds every item written."""
         deadline = time.monotonic() + self.close_flush_seconds
 
@@ -430,7 +430,7 @@ class ExecutorWorker:
         the counter may be gone), save the environments' state, close the logs."""
         if self._loop is not None and not self.should_stop():
             try:
-                self._flush_adders()
+                self.flush_items()
             except Exception as error:  # noqa: BLE001 - e.g. the replay server is gone; the counts say what was written
                 _log.warning("executor_%d could not send its last items: %s", self.index, error)
         if not self.should_stop():

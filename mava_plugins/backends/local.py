@@ -63,6 +63,9 @@ class LocalBackend:
                             worker.act(1)
                         env_steps = int(counter.get("env_steps"))
                         due = dataset.trainer_steps_due(env_steps)
+                        if trainer.trainer.steps < due:
+                            for worker in executors:  # the table holds every item written: samples do not race the writers
+                                worker.flush_items()
                         while trainer.trainer.steps < due:
                             trainer.step()
                         for node in custom:
