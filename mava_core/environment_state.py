@@ -40,7 +40,10 @@ def _restore(environment: Any, state: Dict[str, Any], source: str) -> None:
 
 def restore_merged(checkpointer: Any, environment: Any) -> bool:
     """Restore every executor's saved states, merged, into ``environment``; whether there were any."""
-    copies = _all_copies(checkpointer)
+    return _restore_merge(environment, _all_copies(checkpointer))
+
+
+def _restore_merge(environment: Any, copies: List[Dict[str, Any]]) -> bool:
     if not copies:
         return False
     try:
@@ -59,7 +62,6 @@ class EnvironmentStateKeeper:
         self.node = node
         self._save = getattr(checkpointer, "save_environment_state", None)
         self._last_save: Optional[float] = None
-        self.saves = 0
 
     def restore(self, environments: Sequence[Any]) -> None:
         """Give each copy its own saved state, or the merge of all executors' when it has none."""
@@ -67,11 +69,14 @@ class EnvironmentStateKeeper:
         if reader is None:
             return
         own = reader(self.node) or []
+        others = None  # every executor's saved copies, read once, for copies that saved none
         for index, environment in enumerate(environments):
             if index < len(own) and own[index]:
                 _restore(environment, own[index], f"{self.node}'s saved state (copy {index})")
-            else:
-                restore_merged(self._checkpointer, environment)
+                continue
+            if others is None:
+                others = _all_copies(self._checkpointer)
+            _restore_merge(environment, others)
 
     def maybe_save(self, environments: Sequence[Any], force: bool = False) -> bool:
         """Save the copies' states when :data:`SAVE_EVERY_SECONDS` have passed (or ``force``)."""
@@ -85,5 +90,4 @@ class EnvironmentStateKeeper:
         if not any(copies):
             return False  # nothing to carry over (no stateful wrappers)
         self._save(self.node, copies)
-        self.saves += 1
         return True

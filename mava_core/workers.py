@@ -290,6 +290,7 @@ class ExecutorWorker:
         self.retired = False  # stopped acting after a failure (run.on_executor_error=continue)
         self._watch: Optional[ReplayWatch] = None  # process-per-node runs: is the replay server answering?
         self._state_keeper: Optional[EnvironmentStateKeeper] = None  # saves the environments' carried-over state
+        self._flushes: List[Callable[..., None]] = []  # the copies' adders' flush(should_stop), set with the loop
 
     @property
     def loop(self):
@@ -299,6 +300,11 @@ class ExecutorWorker:
             for copy_executor in self._loop.executors:  # one per environment copy (run.envs_per_executor)
                 if copy_executor.adder is not None:
                     copy_executor.adder.should_stop = self._budget_spent_or_stopping
+            # adders whose flush can give up (flush(should_stop)); others are not waited for
+            self._flushes = [
+                flush for flush in (getattr(e.adder, "flush", None) for e in self._loop.executors)
+                if flush is not None and "should_stop" in inspect.signature(flush).parameters
+            ]
             checkpointer = self._builder.checkpointer
             if checkpointer is not None:
                 self._state_keeper = EnvironmentStateKeeper(checkpointer, f"executor_{self.index}")
@@ -420,10 +426,8 @@ class ExecutorWorker:
         def give_up() -> bool:
             return self.should_stop() or (self._watch is not None and self._watch.lost) or time.monotonic() > deadline
 
-        for copy_executor in self._loop.executors:
-            flush = getattr(copy_executor.adder, "flush", None)
-            if flush is not None and "should_stop" in inspect.signature(flush).parameters:
-                flush(should_stop=give_up)
+        for flush in self._flushes:
+            flush(should_stop=give_up)
 
     def close(self) -> None:
         """Send the last items, report the last counts (unless the program is already stopping:
