@@ -89,6 +89,10 @@ class ReplayUnavailableError(MavaError):
     """The replay server stopped answering a trainer or an executor (see ``mava_core.replay_watch``)."""
 
 
+class NodeCrashedError(MavaError):
+    """A node's process of a process-per-node run ended on its own (crash, signal, uncaught error) before the run did."""
+
+
 class TrainingDivergedError(MavaError):
     """A loss or gradient became NaN or infinite."""
 

@@ -89,5 +89,6 @@ class ReplayWatch:
     def _safe_stopping(self) -> bool:
         try:
             return bool(self._stopping())
-        except Exception:  # noqa: BLE001 - e.g. the counter is gone too: the program is ending
+        except Exception as error:  # noqa: BLE001 - e.g. the counter is gone too: the program is ending
+            _log.warning("%s: could not tell whether the program is stopping (%s); taken as stopping", self.node, error)
             return True

@@ -23,6 +23,7 @@ from mava_core.errors import (
     EnvironmentFailure,
     ExecutorFailedError,
     MavaError,
+    NodeCrashedError,
     ReplayUnavailableError,
     TrainingDivergedError,
 )
@@ -43,7 +44,8 @@ STOP_FILE = ".stop_requested"
 #: a file in the run directory where a process-per-node run's first failing node records why
 FAILURE_FILE = ".node_failure.json"
 #: errors a recorded failure is raised as again in the launching process (others become MavaError)
-_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError, ReplayUnavailableError)}
+_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError, ReplayUnavailableError,
+                                                  NodeCrashedError)}
 
 _log = logging.getLogger(__name__)
 
@@ -115,6 +117,9 @@ def make_counter(builder: Any = None) -> Counter:
 
 class TrainerWorker:
     """Owns the trainer; serves its variables to executors and evaluator."""
+
+    #: what other nodes call on it (process-per-node backends serve these and ``run`` only)
+    rpc_methods = ("get_variables",)
 
     def __init__(self, builder: Any, replay_address: str, counter: Any):
         self._builder = builder

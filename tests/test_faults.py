@@ -11,10 +11,11 @@ import os
 import uuid
 
 import pytest
-from helpers import LAUNCHPAD_MARKER, processes_with_marker, read_csv
+from helpers import LAUNCHPAD_MARKER, node_process_group, processes_with_marker, read_csv
 
+from mava_core import hookimpl
 from mava_core.config import RunConfig
-from mava_core.errors import ConfigError, ExecutorFailedError
+from mava_core.errors import ConfigError, ExecutorFailedError, MavaError, NodeCrashedError, ReplayUnavailableError
 from mava_core.plugins import PluginManager
 from mava_core.system import SystemBuilder
 from mava_plugins.envs.debugging import DebugFamily
@@ -162,3 +163,129 @@ def test_the_replay_watch_reports_a_silent_server_once_unless_the_program_is_sto
     winding_down._thread.join(timeout=5.0)
     assert not winding_down.lost and len(lost) == 1  # expected at the end of a run: not a failure
 
+
+
+
+def _signal_a_node_once_the_trainer_logs(run_dir, marker: str, group: str, signal_number: int, sent: list,
+                                         timeout: float = 180.0) -> None:
+    """Wait for the trainer's first log rows, then send ``signal_number`` to the ``group`` node's Python process."""
+    import time
+
+    import psutil
+
+    log = run_dir / "logs" / "trainer.csv"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (log.exists() and read_csv(log)):
+        time.sleep(0.5)
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if node_process_group(process, marker) == group:
+                process.send_signal(signal_number)
+                sent.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+
+
+def _launch_and_signal_a_node(tmp_path, group: str, signal_number: int, error, match: str) -> None:
+    """A Launchpad run with no reachable budget; ``group``'s process gets ``signal_number`` once training runs.
+
+    Without the detection under test the run would go on to its max_seconds and return a summary.
+    """
+    import threading
+
+    marker = uuid.uuid4().hex
+    os.environ[LAUNCHPAD_MARKER] = marker  # inherited by every node
+    run = RunConfig(system="madqn", environment="debug:simple_spread", backend="launchpad", executors=2,
+                    env_steps=10**9, max_seconds=300, seed=0, eval_every=10**9, eval_episodes=1,
+                    random_baseline_episodes=1, loggers=("csv",), run_dir=str(tmp_path))
+    sent: list = []
+    signaller = threading.Thread(target=_signal_a_node_once_the_trainer_logs, args=(tmp_path, marker, group, signal_number, sent),
+                                 daemon=True)
+    try:
+        builder = SystemBuilder(run, overrides={"network.hidden_sizes": "32,32"}, plugin_manager=PluginManager())
+        signaller.start()
+        with pytest.raises(error, match=match):
+            builder.launch()
+    finally:
+        os.environ.pop(LAUNCHPAD_MARKER, None)
+        signaller.join(timeout=5)
+    assert len(sent) == 1
+    assert not processes_with_marker(marker)
+    assert not (tmp_path / ".node_failure.json").exists() and not (tmp_path / ".stop_requested").exists()
+
+
+@pytest.mark.slow
+def test_under_launchpad_a_replay_server_that_stops_answering_ends_the_run_with_a_clear_error(tmp_path):
+    import signal
+
+    # SIGSTOP: the server's process is alive but silent (as when it hangs or its machine is unreachable)
+    _launch_and_signal_a_node(tmp_path, "replay", signal.SIGSTOP, ReplayUnavailableError,
+                              r"the replay server at \S+:\d+ has not answered for about \d+ s")
+
+
+@pytest.mark.slow
+def test_under_launchpad_a_node_process_that_dies_ends_the_run_naming_the_node(tmp_path):
+    import signal
+
+    _launch_and_signal_a_node(tmp_path, "trainer", signal.SIGKILL, NodeCrashedError,
+                              r"the trainer node's process ended with signal SIGKILL \(9\) before the run did")
+
+
+class _UnbuildableTrainer:
+    @hookimpl
+    def mava_trainer_init(self, trainer):
+        raise ValueError("this trainer cannot be built")
+
+
+@pytest.mark.slow
+def test_under_launchpad_a_trainer_that_cannot_be_built_ends_the_run_with_its_error(tmp_path):
+    """Executors and evaluator wait for the trainer's variables; the trainer's error must still end the run."""
+    marker = uuid.uuid4().hex
+    os.environ[LAUNCHPAD_MARKER] = marker
+    run = RunConfig(system="madqn", environment="debug:simple_spread", backend="launchpad", executors=2,
+                    env_steps=10**9, max_seconds=300, seed=0, loggers=("csv",), run_dir=str(tmp_path))
+    import sys
+
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the plugin travels to the nodes
+    try:
+        builder = SystemBuilder(run, plugin_manager=PluginManager(), plugins=[_UnbuildableTrainer()])
+        with pytest.raises(MavaError, match="the trainer node failed with ValueError: this trainer cannot be built"):
+            builder.launch()
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        os.environ.pop(LAUNCHPAD_MARKER, None)
+    assert not processes_with_marker(marker)
+
+
+def test_node_output_is_labelled_and_the_first_process_that_ended_badly_is_named():
+    import io
+    import subprocess
+    import sys
+
+    from mava_plugins.backends.launchpad_nodes import NodeProcesses, describe_status, node_name
+
+    stream = io.BytesIO()
+    nodes = NodeProcesses(stream=stream)
+
+    def start(code: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    fine = start("print('first line'); print('second line')")
+    nodes.watch("executor/1", fine, 33)
+    fine.wait()
+    assert nodes.first_crash(wait=1.0) is None  # status 0 is how a node that finished ends
+    killed = start("import os, signal; print('going', flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    nodes.watch("trainer/0", killed)
+    killed.wait()
+    assert nodes.first_crash() == ("trainer", -9)
+    raised = start("raise SystemExit(3)")
+    nodes.watch("replay/0", raised)
+    raised.wait()
+    assert nodes.first_crash() == ("trainer", -9)  # still the first: later ones follow from it
+    output = stream.getvalue().decode()
+    assert "\x1b[1;33m[executor/1] first line\x1b[0;0m\n" in output and "[executor/1] second line" in output
+    assert "[trainer/0] going" in output
+    assert (node_name("executor/1"), node_name("evaluator/0"), node_name("counter/0")) == ("executor_1", "evaluator", "counter")
+    assert (describe_status(-9), describe_status(1)) == ("signal SIGKILL (9)", "status 1")

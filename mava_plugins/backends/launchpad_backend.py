@@ -16,10 +16,11 @@ import sys
 import time
 from typing import Any, Dict, Optional
 
-from mava_core.errors import MavaError
+from mava_core.errors import MavaError, NodeCrashedError
 from mava_core.interrupts import StopSignals, interrupted_error
 from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
-from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, recorded_failure, stop_file
+from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, record_failure, recorded_failure, stop_file
+from mava_plugins.backends.launchpad_nodes import NodeProcesses, describe_status
 
 # Acting processes are single-threaded: several share the machine with the trainer.
 ACTOR_THREADS = 1
@@ -47,21 +48,38 @@ def _quiet() -> None:
     logging.set_verbosity(logging.WARNING)
 
 
-def _stopping() -> bool:
-    import launchpad as lp
-
-    return lp.stop_event().is_set()
-
-
 def _replay_checkpointer(builder):
     """The replay server's Reverb checkpointer (it restores a resumed run's replay), or None."""
     checkpointer = builder.checkpointer if builder is not None else None
     return checkpointer.replay_checkpointer() if checkpointer is not None else None
 
 
+class _Served:
+    """What a courier node serves of a worker: ``run`` and the worker's ``rpc_methods``, nothing else.
+
+    Launchpad's courier server looks up every attribute of the object it serves (and binds
+    the callable ones as remote methods), so serving a worker itself would evaluate its lazy
+    properties (``TrainerWorker.trainer``, ``ExecutorWorker.loop``) while the server is made,
+    outside ``run``'s error handling, and expose every public method.
+    """
+
+    def __init__(self, worker: Any):
+        self.run = worker.run
+        for name in getattr(type(worker), "rpc_methods", ()):
+            setattr(self, name, getattr(worker, name))
+
+
 def _with_stop_check(worker):
-    worker.should_stop = _stopping
-    return worker
+    """Give ``worker`` a ``should_stop`` that any of its threads may call; return what the node serves.
+
+    Launchpad keeps its worker manager in a thread-local, so ``lp.stop_event()`` raises
+    outside the node's main thread (where this runs): the event is looked up here, once, and
+    its ``is_set`` handed over (the replay watch calls it from its own thread).
+    """
+    import launchpad as lp
+
+    worker.should_stop = lp.stop_event().is_set
+    return _Served(worker)
 
 
 def _trainer_node(make, replay, counter):
@@ -233,15 +251,37 @@ def run_launcher(payload: str) -> int:
     with open(payload, "rb") as handle:
         program, _builder = cloudpickle.load(handle)
     lp_program, resources = LaunchpadBackend().build(program, _builder)
-    manager = lp.launch(
-        lp_program,
-        launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,
-        terminal="current_terminal",
-        local_resources=resources,
-        serialize_py_nodes=False,
-    )
-    manager.wait()
+    nodes = NodeProcesses()
+    with nodes.installed():
+        manager = lp.launch(
+            lp_program,
+            launch_type=lp.LaunchType.LOCAL_MULTI_PROCESSING,
+            terminal="current_terminal",
+            local_resources=resources,
+            serialize_py_nodes=False,
+        )
+    try:
+        manager.wait()
+    except RuntimeError as error:  # a node's process ended badly before the program stopped; Launchpad stops the rest
+        _record_crash(_builder.run.run_dir, nodes, error)
+        manager.wait(raise_error=False)
+        return 1
     return 0
+
+
+def _record_crash(run_dir: str, nodes: NodeProcesses, error: Exception) -> None:
+    """Record, by node name, the crash Launchpad saw (unless a node recorded why the run ended first)."""
+    crash = nodes.first_crash()
+    if crash is None:
+        failure = NodeCrashedError(f"a node's process ended before the run did ({error}); see the node output above")
+    else:
+        node, returncode = crash
+        failure = NodeCrashedError(
+            f"the {node} node's process ended with {describe_status(returncode)} before the run did "
+            "(a crash, the out-of-memory killer, a signal, or an uncaught error: see its output above); "
+            "the other nodes were stopped and the last checkpoint is kept"
+        )
+    record_failure(run_dir, "launcher", failure)
 
 
 def node_env(program: Program, group: str) -> Dict[str, Any]:
