@@ -273,6 +273,8 @@ REFUSED = [
      "checkpoint in {d} was written on environment 'debug:two_step', this run is on 'debug:simple_spread'"),
     ("changed setting", None, ["learning_rate=0.01"],
      "config key 'learning_rate': the checkpoint in {d} was trained with 0.0005, this run has 0.01"),
+    ("other replay layout", None, ["dataset.stack_agents=false"],
+     "config key 'dataset.stack_agents': the checkpoint in {d} was trained with True, this run has False"),
     ("other backend", None, ["--backend", "launchpad"],
      "config key 'run.backend': the checkpoint in {d} was trained with 'local', this run has 'launchpad'"),
     ("budget spent", None, ["--env-steps", "200"],

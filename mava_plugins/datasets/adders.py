@@ -8,6 +8,7 @@ import numpy as np
 
 from mava_core.specs import MultiAgentSpec
 from mava_plugins.datasets.sequences import flush_all, flush_in_slices
+from mava_plugins.datasets.transitions import stack_transition
 
 #: unconfirmed items an adder lets pile up before it waits for the server (Reverb warns above ~50)
 MAX_IN_FLIGHT_ITEMS = 24
@@ -23,10 +24,12 @@ class NStepTransitionAdder:
     remaining, shorter transitions are flushed so every step is written exactly once.
     """
 
-    def __init__(self, client: Any, table: str, spec: MultiAgentSpec, n_step: int, gamma: float, priority: float = 1.0):
+    def __init__(self, client: Any, table: str, spec: MultiAgentSpec, n_step: int, gamma: float, priority: float = 1.0,
+                 stacked: bool = False):
         self._writer = client.trajectory_writer(num_keep_alive_refs=1)
         self._table = table
         self._agents = list(spec.agents)
+        self._stacked = stacked  # the table's stacked layout (see mava_plugins.datasets.transitions)
         self._with_state = spec.state is not None
         self._n = int(n_step)
         self._gamma = np.float32(gamma)
@@ -97,6 +100,8 @@ class NStepTransitionAdder:
         if self._with_state:
             item["state"] = np.asarray(state, np.float32)
             item["next_state"] = np.asarray(next_state, np.float32)
+        if self._stacked:
+            item = stack_transition(item, self._agents)
         self._writer.append(item)
         trajectory = _last_step(self._writer.history)
         self._writer.create_item(self._table, self._priority, trajectory)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, List
+import functools
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
@@ -33,6 +34,8 @@ class TransitionReplay:
         priority_exponent: float = bounded(0.6, minimum=0.0, maximum=1.0)
         importance_exponent: float = bounded(0.4, minimum=0.0, maximum=1.0)
         prefetch: int = bounded(4, minimum=0)
+        stack_agents: bool = bounded(True, help="one [agents, ...] column per field when all agents share their shapes "
+                                     "(faster writes and samples; learners see per-agent dicts either way)")
 
         def check(self, prefix: str = "") -> None:
             if self.min_size > self.max_size:
@@ -40,6 +43,12 @@ class TransitionReplay:
 
     def __init__(self, config: "TransitionReplay.Config"):
         self.config = config
+
+    def stacked(self, builder: Any) -> bool:
+        """Whether this run's table uses the stacked layout (``stack_agents`` and agents that share their shapes)."""
+        from mava_plugins.datasets.transitions import homogeneous_agents
+
+        return bool(self.config.stack_agents) and homogeneous_agents(builder.env_spec)
 
     # ------------------------------------------------------------------ tables
     def tables(self, builder: Any) -> List[Any]:
@@ -61,7 +70,7 @@ class TransitionReplay:
                 remover=reverb.selectors.Fifo(),
                 max_size=c.max_size,
                 rate_limiter=limiter,
-                signature=transition_signature(builder.env_spec),
+                signature=transition_signature(builder.env_spec, stacked=self.stacked(builder)),
             )
         ]
 
@@ -70,11 +79,17 @@ class TransitionReplay:
         from mava_plugins.datasets.adders import NStepTransitionAdder
 
         gamma = getattr(builder.system_config, "discount", 0.99)
-        return NStepTransitionAdder(client, TABLE, builder.env_spec, self.config.n_step, gamma)
+        return NStepTransitionAdder(client, TABLE, builder.env_spec, self.config.n_step, gamma, stacked=self.stacked(builder))
 
     # ---------------------------------------------------------------- iterator
     def iterator(self, builder: Any, server_address: str):
-        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch)
+        transform = None
+        if self.stacked(builder):
+            from mava_plugins.datasets.transitions import unstack_agents
+
+            agents = list(builder.env_spec.agents)
+            transform = functools.partial(unstack_agents, agents=agents)
+        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch, transform)
 
     def trainer_steps_due(self, inserted: int) -> int:
         """Training steps owed after ``inserted`` transitions, when the backend interleaves nodes."""
@@ -93,8 +108,11 @@ class TransitionReplay:
             write_priorities(client, TABLE, keys, priorities)
 
 
-def replay_iterator(builder: Any, server_address: str, table: str, batch_size: int, prefetch: int):
+def replay_iterator(builder: Any, server_address: str, table: str, batch_size: int, prefetch: int,
+                    transform: Optional[Callable[[Any], Any]] = None):
     """Batches sampled from a replay table (shared by transition and sequence replay).
+
+    ``transform`` (optional) maps each batch's data inside the pipeline, before prefetching.
 
     Under concurrent backends the iterator ends when no data comes for ``SAMPLE_TIMEOUT_MS``,
     so the trainer can notice that the program is stopping instead of blocking forever.
@@ -110,6 +128,8 @@ def replay_iterator(builder: Any, server_address: str, table: str, batch_size: i
         rate_limiter_timeout_ms=-1 if interleaved else SAMPLE_TIMEOUT_MS,
     )
     dataset = dataset.batch(batch_size, drop_remainder=True)
+    if transform is not None:
+        dataset = dataset.map(lambda sample: reverb.ReplaySample(sample.info, transform(sample.data)))
     if prefetch:
         dataset = dataset.prefetch(prefetch)
     options = tf.data.Options()
