@@ -1,6 +1,7 @@
 """What every benchmark script shares: where results go, the machine's facts, one-core pinning."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 from typing import Any, Dict, List
@@ -45,3 +46,10 @@ def write_text(name: str, lines: List[str]) -> str:
     with open(os.path.join(RESULTS, name), "w") as handle:
         handle.write(text)
     return text
+
+
+def write_json(name: str, record: Dict[str, Any]) -> None:
+    """Write one benchmark's results record (the machine facts included) as ``results/NAME``."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name), "w") as handle:
+        json.dump(record, handle, indent=2)

@@ -80,6 +80,7 @@ def _second_half_lows(series: List[Tuple[float, float]]) -> Tuple[float, float]:
     return min(rss for _, rss in series[2 * quarter : 3 * quarter]), min(rss for _, rss in series[-quarter:])
 
 
+@pytest.mark.timeout(SECONDS + 600)  # the run's budget, plus start-up, wind-down and the checks
 def test_eight_executors_against_one_replay_server(tmp_path, monkeypatch):
     marker = uuid.uuid4().hex
     monkeypatch.setenv(LAUNCHPAD_MARKER, marker)  # inherited by every node process
