@@ -44,7 +44,7 @@ BAD_INPUTS = [
     (["nope=1"], ConfigError, f"config key 'nope': unknown key; valid keys here are: {SYSTEM_KEYS}"),
     (["dataset.nope=1"], ConfigError,
      "config key 'dataset.nope': unknown key; valid keys here are: max_size, min_size, batch_size, samples_per_insert, "
-     "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch"),
+     "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch, stack_agents"),
     (["learning_rate=fast"], ConfigError, "config key 'learning_rate': expected float, got 'fast'"),
     (["dataset.batch_size=1.5"], ConfigError, "config key 'dataset.batch_size': expected int, got '1.5'"),
     ({"dataset.batch_size": True}, ConfigError, "config key 'dataset.batch_size': expected int, got True"),

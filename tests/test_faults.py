@@ -284,6 +284,7 @@ def test_node_output_is_labelled_and_the_first_process_that_ended_badly_is_named
     nodes.watch("replay/0", raised)
     raised.wait()
     assert nodes.first_crash() == ("trainer", -9)  # still the first: later ones follow from it
+    nodes.finish_output()
     output = stream.getvalue().decode()
     assert "\x1b[1;33m[executor/1] first line\x1b[0;0m\n" in output and "[executor/1] second line" in output
     assert "[trainer/0] going" in output

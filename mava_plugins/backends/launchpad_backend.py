@@ -266,6 +266,8 @@ def run_launcher(payload: str) -> int:
         _record_crash(_builder.run.run_dir, nodes, error)
         manager.wait(raise_error=False)
         return 1
+    finally:
+        nodes.finish_output()
     return 0
 
 

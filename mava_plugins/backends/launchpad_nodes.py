@@ -50,6 +50,7 @@ class NodeProcesses:
         self._stream = stream
         self.processes: List[Tuple[str, subprocess.Popen]] = []
         self._crashes: List[Tuple[float, str, int]] = []
+        self._threads: List[threading.Thread] = []
         self._lock = threading.Lock()
 
     # --------------------------------------------------------------- launching
@@ -70,7 +71,15 @@ class NodeProcesses:
     def watch(self, title: str, process: subprocess.Popen, colour: int = _COLOURS[0]) -> None:
         """Copy ``process``'s output (a pipe) labelled with ``title``, and note how it ends."""
         self.processes.append((title, process))
-        threading.Thread(target=self._copy_output, args=(title, process, colour), name=f"output-{title}", daemon=True).start()
+        thread = threading.Thread(target=self._copy_output, args=(title, process, colour), name=f"output-{title}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def finish_output(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` s in all) until the output of the ended processes is copied: the last lines often say why."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _copy_output(self, title: str, process: subprocess.Popen, colour: int) -> None:
         stream = self._stream if self._stream is not None else sys.stdout.buffer
