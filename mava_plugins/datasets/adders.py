@@ -8,7 +8,7 @@ import numpy as np
 
 from mava_core.specs import MultiAgentSpec
 from mava_plugins.datasets.sequences import flush_all, flush_in_slices
-from mava_plugins.datasets.transitions import stack_transition
+from mava_plugins.datasets.transitions import PER_AGENT_FIELDS
 
 #: unconfirmed items an adder lets pile up before it waits for the server (Reverb warns above ~50)
 MAX_IN_FLIGHT_ITEMS = 24
@@ -100,8 +100,8 @@ class NStepTransitionAdder:
         if self._with_state:
             item["state"] = np.asarray(state, np.float32)
             item["next_state"] = np.asarray(next_state, np.float32)
-        if self._stacked:
-            item = stack_transition(item, self._agents)
+        if self._stacked:  # one [agents, ...] array per per-agent field
+            item.update({field: stack_agents(item[field], self._agents) for field in PER_AGENT_FIELDS})
         self._writer.append(item)
         trajectory = _last_step(self._writer.history)
         self._writer.create_item(self._table, self._priority, trajectory)

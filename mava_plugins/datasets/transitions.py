@@ -79,14 +79,6 @@ def transition_signature(spec: MultiAgentSpec, stacked: bool = False) -> Dict[st
     return signature
 
 
-def stack_transition(item: Dict[str, Any], agents: List[str]) -> Dict[str, Any]:
-    """The stacked layout of one transition: each per-agent field as one array in ``agents`` order."""
-    stacked = dict(item)
-    for field in PER_AGENT_FIELDS:
-        stacked[field] = np.stack([item[field][agent] for agent in agents])
-    return stacked
-
-
 def unstack_agents(batch: Dict[str, Any], agents: List[str]) -> Dict[str, Any]:
     """Per-agent dicts again from a batch in the stacked layout: ``[B, N, ...]`` becomes ``{agent: [B, ...]}``."""
     import tensorflow as tf
