@@ -127,6 +127,7 @@ class TrainerWorker:
         self._counter = counter
         self._trainer = None
         self._build_lock = threading.Lock()  # RPCs (get_variables) may arrive while run() builds
+        self._build_error: Optional[Exception] = None  # why the trainer could not be built
         self._replay_client = None
         self._saved_at: Optional[tuple] = None  # (env steps, trainer steps) of this process's last checkpoint
         self.diverged = False  # a NaN/Inf loss: no checkpoint is written after it
@@ -137,13 +138,20 @@ class TrainerWorker:
 
     @property
     def trainer(self):
+        """The trainer, built on first use; a build that failed raises its error again without a rebuild."""
         with self._build_lock:
+            if self._build_error is not None:
+                raise self._build_error
             if self._trainer is None:
-                logger = self._builder.make_loggers("trainer", terminal=False)
-                trainer = self._builder.make_trainer(self._replay_address, self._counter, logger)
-                checkpointer = self._builder.checkpointer
-                if checkpointer is not None:
-                    checkpointer.restore_trainer(trainer)
+                try:
+                    logger = self._builder.make_loggers("trainer", terminal=False)
+                    trainer = self._builder.make_trainer(self._replay_address, self._counter, logger)
+                    checkpointer = self._builder.checkpointer
+                    if checkpointer is not None:
+                        checkpointer.restore_trainer(trainer)
+                except Exception as error:
+                    self._build_error = error
+                    raise
                 self._trainer = trainer
         return self._trainer
 

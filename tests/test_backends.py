@@ -24,6 +24,8 @@ EPISODE = 25  # debug:simple_spread's episode length
 OVERRIDES = {"dataset.min_size": 100, "dataset.batch_size": 16, "network.hidden_sizes": "32",
              "run.checkpoint_every": 500, "run.checkpoint_every_seconds": 0}
 BACKENDS = ("local", "launchpad", "ray")
+#: the runs under each backend (a Ray run starts a local Ray cluster: `make test` runs those on their own)
+BACKEND_RUNS = [pytest.param(b, marks=pytest.mark.ray_cluster) if b == "ray" else b for b in BACKENDS]
 
 
 def test_every_registered_backend_is_held_to_the_contract():
@@ -36,7 +38,7 @@ def _optional(backend):
     return backend
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKEND_RUNS)
 def test_the_same_run_gives_the_same_observable_results(backend, tmp_path):
     summary, trainer_rows = backend_run(tmp_path, "madqn", "debug:simple_spread", BUDGET, OVERRIDES,
                                         backend=_optional(backend), eval_every=500)

@@ -290,3 +290,84 @@ def test_node_output_is_labelled_and_the_first_process_that_ended_badly_is_named
     assert "[trainer/0] going" in output
     assert (node_name("executor/1"), node_name("evaluator/0"), node_name("counter/0")) == ("executor_1", "evaluator", "counter")
     assert (describe_status(-9), describe_status(1)) == ("signal SIGKILL (9)", "status 1")
+
+
+def test_a_trainer_that_cannot_be_built_raises_its_error_again_without_rebuilding():
+    """Executors and the evaluator ask the trainer for variables while its run fails to build it."""
+    from mava_core.workers import TrainerWorker
+
+    class _Builder:
+        checkpointer = None
+        builds = 0
+
+        def make_loggers(self, *args, **kwargs):
+            return None
+
+        def make_trainer(self, *args):
+            self.builds += 1
+            raise ValueError("this trainer cannot be built")
+
+    builder = _Builder()
+    worker = TrainerWorker(builder, replay_address="localhost:0", counter=None)
+    for _ in range(3):  # run() and two get_variables RPCs
+        with pytest.raises(ValueError, match="cannot be built"):
+            worker.get_variables(["policy"])
+    assert builder.builds == 1
+
+
+def test_the_launchpad_trainer_node_serves_on_after_its_run_until_the_program_stops(monkeypatch):
+    """Launchpad stops a courier node's server when its run returns: callers with no deadline would wait forever."""
+    import launchpad as lp
+
+    from mava_plugins.backends.launchpad_backend import _ServedUntilStop
+
+    calls = []
+    monkeypatch.setattr(lp, "wait_for_stop", lambda *args: calls.append("wait_for_stop"))
+
+    class _Worker:
+        rpc_methods = ("get_variables",)
+
+        def run(self):
+            calls.append("run")
+
+        def get_variables(self, names):
+            return {"policy": names}
+
+    served = _ServedUntilStop(_Worker())
+    served.run()
+    assert calls == ["run", "wait_for_stop"]
+    assert served.get_variables(["x"]) == {"policy": ["x"]}
+
+    class _Crashing(_Worker):
+        def run(self):
+            raise RuntimeError("uncaught")  # ends the node's process: Launchpad sees it and stops the run
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="uncaught"):
+        _ServedUntilStop(_Crashing()).run()
+    assert calls == []
+
+
+@pytest.mark.timeout(60)
+def test_a_launcher_that_does_not_stop_after_a_nodes_failure_is_stopped_hard(tmp_path, monkeypatch):
+    """A node's failure writes the stop file; whatever then hangs, the launch ends CLEAN_STOP_SECONDS later."""
+    import subprocess
+    import sys
+    import time
+
+    from mava_core.interrupts import StopSignals
+    from mava_core.workers import record_failure, stop_file
+    from mava_plugins.backends import launchpad_backend
+
+    monkeypatch.setattr(launchpad_backend, "CLEAN_STOP_SECONDS", 1.0)
+    # a launcher stand-in that would never end by itself; SIGINT (the hard stop) ends it
+    launcher = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"])
+    try:
+        record_failure(str(tmp_path), "trainer", ValueError("this trainer cannot be built"))
+        started = time.monotonic()
+        with StopSignals() as signals:
+            returncode = launchpad_backend._wait(launcher, signals, stop_file(str(tmp_path)))
+        assert returncode != 0 and time.monotonic() - started < 30
+    finally:
+        launcher.kill()
+        launcher.wait()

@@ -31,8 +31,8 @@ from mava_core.system import SystemBuilder
 ray = pytest.importorskip("ray")
 from mava_plugins.backends.ray_backend import LOCAL_NODE_IP, PLACEMENT_FILE, NodeFailed  # noqa: E402
 
-# one worker runs this module under pytest-xdist: its cluster fixture is started once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray_cluster")]
+# `make test` runs these (marked ray_cluster) in one process after the rest of the suite: their cluster fixture starts once
+pytestmark = [pytest.mark.slow, pytest.mark.ray_cluster]
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 #: small and quick: 25-step episodes, tiny replay warm-up, small batches

@@ -69,8 +69,8 @@ class _Served:
             setattr(self, name, getattr(worker, name))
 
 
-def _with_stop_check(worker):
-    """Give ``worker`` a ``should_stop`` that any of its threads may call; return what the node serves.
+def _with_stop_check(worker, served: type = _Served):
+    """Give ``worker`` a ``should_stop`` that any of its threads may call; return what the node serves (a ``served``).
 
     Launchpad keeps its worker manager in a thread-local, so ``lp.stop_event()`` raises
     outside the node's main thread (where this runs): the event is looked up here, once, and
@@ -79,12 +79,33 @@ def _with_stop_check(worker):
     import launchpad as lp
 
     worker.should_stop = lp.stop_event().is_set
-    return _Served(worker)
+    return served(worker)
+
+
+class _ServedUntilStop(_Served):
+    """Serves the worker's RPC methods after its ``run`` has returned, until the program stops.
+
+    Launchpad stops a courier node's server when ``run`` returns. Other nodes call the
+    trainer (``get_variables``) with no deadline, so a trainer whose ``run`` ended early (it
+    could not be built, or training failed) would leave them waiting for a server that never
+    comes back; kept up, it answers them (with the trainer's error) while the run winds down.
+    """
+
+    def __init__(self, worker: Any):
+        super().__init__(worker)
+        self._run_worker = worker.run
+        self.run = self._run_then_serve
+
+    def _run_then_serve(self) -> None:
+        import launchpad as lp
+
+        self._run_worker()  # an error it raises ends the node's process: Launchpad then stops the run
+        lp.wait_for_stop()
 
 
 def _trainer_node(make, replay, counter):
     _quiet()
-    return _with_stop_check(make(replay_address=replay.server_address, counter=counter))
+    return _with_stop_check(make(replay_address=replay.server_address, counter=counter), _ServedUntilStop)
 
 
 def _actor_node(make, replay, variable_source, counter):
@@ -196,9 +217,11 @@ def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> i
     """Wait for the launcher.
 
     A first Ctrl-C or SIGTERM (recorded by ``signals``) writes the stop file: the evaluator
-    sees it, the trainer writes its final checkpoint, and the program stops itself. A second
-    Ctrl-C, or a clean stop that takes longer than ``CLEAN_STOP_SECONDS``, asks the launcher
-    to stop its nodes at once (Launchpad's own Ctrl-C path).
+    sees it, the trainer writes its final checkpoint, and the program stops itself. A node
+    that fails writes the same file (:func:`~mava_core.workers.record_failure`). A second
+    Ctrl-C, or a clean stop that takes longer than ``CLEAN_STOP_SECONDS`` after the stop file
+    appeared, whoever wrote it, asks the launcher to stop its nodes at once (Launchpad's own
+    Ctrl-C path): a node stuck waiting on one that has gone can never hold the run open.
     """
     asked: Optional[float] = None
     while True:
@@ -208,9 +231,10 @@ def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> i
             pass
         except KeyboardInterrupt:
             return _hard_stop(launcher)
-        if signals.requested and asked is None:
+        if signals.requested and asked is None and not os.path.exists(requested):
             with open(requested, "w") as handle:
                 handle.write(str(signals.requested))
+        if asked is None and (signals.requested or os.path.exists(requested)):
             asked = time.monotonic()
         if asked is not None and time.monotonic() - asked > CLEAN_STOP_SECONDS:
             return _hard_stop(launcher)
