@@ -12,7 +12,8 @@ process and one run:
   configured: under a real run they happen every ``variable_update_period`` steps).
 
 The figure of merit is each executor's steps/s divided by the raw rate. Writes
-``results/acting_throughput.json`` and ``.md``.
+``results/acting_throughput.json``, ``.md`` and ``.png``; ``--from-results`` redraws the table
+and plot from the committed JSON without measuring.
 
     .venv/bin/python benchmarks/acting_throughput.py [--steps 6000] [--copies 1,4,16] [--repeats 3]
 """
@@ -23,7 +24,7 @@ import time
 from typing import Any, Dict, Optional
 
 import numpy as np
-from common import machine_facts, pin_to_one_core, write_json, write_text
+from common import machine_facts, new_figure, pin_to_one_core, read_json, save_figure, write_json, write_text
 
 from mava_core.config import RunConfig
 from mava_core.plugins import PluginManager
@@ -150,8 +151,41 @@ def measure(steps: int, copies, repeats: int):
     }
 
 
+#: the acting target: K = 16 copies at this share of the raw environment's step rate
+TARGET_SHARE_OF_RAW = 0.70
+
+
+def plot(result, machine) -> None:
+    """Steps/s of each variant against the raw rate and the target, and where a step's time goes."""
+    made = new_figure(2, width=6.5)
+    if made is None:
+        return
+    figure, (rates, parts) = made
+    rate = result["steps_per_second"]
+    names = ["raw"] + list(result["ratio_to_raw"])
+    rates.barh(names[::-1], [rate[name] for name in names[::-1]], color=["tab:blue"] * (len(names) - 1) + ["grey"])
+    rates.axvline(TARGET_SHARE_OF_RAW * rate["raw"], color="black", linestyle="--", label=f"target: {TARGET_SHARE_OF_RAW:.0%} of raw")
+    rates.set_xlabel("env steps/s (one core)")
+    rates.set_title("Acting throughput")
+    rates.legend(fontsize=8, loc="lower right")
+    breakdown = result["breakdown_us_per_step"]
+    variants = list(breakdown)[::-1]
+    left = [0.0] * len(variants)
+    for part in next(iter(breakdown.values())):
+        widths = [breakdown[v][part] for v in variants]
+        parts.barh(variants, widths, left=left, label=part)
+        left = [a + b for a, b in zip(left, widths)]
+    parts.axvline(result["raw_us_per_step"], color="grey", linestyle=":", label="raw env step")
+    parts.set_xlabel("µs per env step")
+    parts.set_xlim(right=1.5 * max(left))  # room for the legend beside the bars
+    parts.set_title("Time per env step")
+    parts.legend(fontsize=8, loc="lower right")
+    save_figure(figure, "acting_throughput.png", machine)
+
+
 def write_results(result, machine) -> str:
     write_json("acting_throughput.json", {"machine": machine, "result": result})
+    plot(result, machine)
     lines = [
         "# Acting throughput",
         "",
@@ -180,7 +214,8 @@ def write_results(result, machine) -> str:
     ]
     for name, parts in result["breakdown_us_per_step"].items():
         lines.append(f"| {name} | " + " | ".join(f"{value:.0f}" for value in parts.values()) + " |")
-    lines += ["", "Target: K = 16 at least 70% of raw. Regenerate with `.venv/bin/python benchmarks/acting_throughput.py`."]
+    lines += ["", "![acting throughput](acting_throughput.png)", "",
+              "Target: K = 16 at least 70% of raw. Regenerate with `.venv/bin/python benchmarks/acting_throughput.py`."]
     return write_text("acting_throughput.md", lines)
 
 
@@ -189,7 +224,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--copies", default="1,4,16")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
     args = parser.parse_args()
+    if args.from_results:
+        record = read_json("acting_throughput.json")
+        print(write_results(record["result"], record["machine"]))
+        return
     pin_to_one_core()
     result = measure(args.steps, [int(k) for k in args.copies.split(",")], args.repeats)
     print(write_results(result, machine_facts()))

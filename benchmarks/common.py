@@ -53,3 +53,36 @@ def write_json(name: str, record: Dict[str, Any]) -> None:
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, name), "w") as handle:
         json.dump(record, handle, indent=2)
+
+
+def read_json(name: str) -> Dict[str, Any]:
+    """A committed results record, ``results/NAME`` (to redraw its table and plot without measuring)."""
+    path = os.path.join(RESULTS, name)
+    if not os.path.exists(path):
+        raise SystemExit(f"no results to redraw: {path} does not exist; run the benchmark first")
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def new_figure(panels: int, width: float = 5.0, height: float = 3.8):
+    """A matplotlib figure with ``panels`` axes side by side, drawn off-screen (Agg); None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    figure, axes = plt.subplots(1, panels, figsize=(width * panels, height), squeeze=False)
+    return figure, list(axes[0])
+
+
+def save_figure(figure: Any, name: str, machine: Dict[str, Any]) -> None:
+    """Save ``figure`` as ``results/NAME`` with the machine it was measured on as a caption."""
+    import matplotlib.pyplot as plt
+
+    os.makedirs(RESULTS, exist_ok=True)
+    figure.text(0.01, 0.01, f"measured on: {machine['summary']}", fontsize=7, color="grey")
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
+    figure.savefig(os.path.join(RESULTS, name), dpi=100)
+    plt.close(figure)

@@ -12,7 +12,8 @@ each Launchpad node carries) twice a second and keeps each node's peak.
 Off-policy systems are rate-limited by their table (``dataset.samples_per_insert``: sampled
 transitions per inserted one), so their env steps/s is tied to the trainer's updates/s by
 ``updates/s × batch_size / samples_per_insert``; that bound is reported too. Writes
-``results/end_to_end.json`` and ``.md``.
+``results/end_to_end.json``, ``.md`` and ``.png``; ``--from-results`` redraws the table and
+plot from the committed JSON.
 
     .venv/bin/python benchmarks/end_to_end.py [--env-steps 20000] [--systems madqn,mappo,qmix] [--executors 1,2,4]
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import tempfile
 import threading
@@ -28,7 +28,7 @@ import time
 import uuid
 from typing import Dict, List
 
-from common import RESULTS, machine_facts, write_text
+from common import machine_facts, new_figure, read_json, save_figure, write_json, write_text
 
 from mava_core.config import RunConfig
 from mava_core.plugins import PluginManager
@@ -139,9 +139,35 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
     }
 
 
+#: the end-to-end target: MADQN on 2 cores at this many env steps/s
+TARGET_ENV_STEPS_PER_SECOND = 1_000
+
+
+def plot(results, machine) -> None:
+    """Env steps/s and updates/s against the executor count, one line per system."""
+    made = new_figure(2)
+    if made is None:
+        return
+    figure, (steps, updates) = made
+    for system in dict.fromkeys(r["system"] for r in results):
+        rows = sorted((r for r in results if r["system"] == system), key=lambda r: r["executors"])
+        executors = [r["executors"] for r in rows]
+        steps.plot(executors, [r["env_steps_per_second"] for r in rows], marker="o", label=system)
+        updates.plot(executors, [r["updates_per_second"] for r in rows], marker="o", label=system)
+    steps.axhline(TARGET_ENV_STEPS_PER_SECOND, color="black", linestyle="--", label="target (MADQN)")
+    for axis, label in ((steps, "env steps/s"), (updates, "trainer updates/s")):
+        axis.set_xlabel("executors")
+        axis.set_ylabel(label)
+        axis.set_xticks(sorted({r["executors"] for r in results}))
+        axis.set_ylim(bottom=0)
+        axis.legend(fontsize=8)
+    steps.set_title("End to end under Launchpad")
+    save_figure(figure, "end_to_end.png", machine)
+
+
 def write_results(results, machine, env_steps: int) -> str:
-    with open(os.path.join(RESULTS, "end_to_end.json"), "w") as handle:
-        json.dump({"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results}, handle, indent=2)
+    write_json("end_to_end.json", {"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results})
+    plot(results, machine)
     lines = [
         "# End-to-end training throughput (Launchpad)",
         "",
@@ -167,7 +193,8 @@ def write_results(results, machine, env_steps: int) -> str:
             f"| {r['system']} | {r['executors']} | {r['env_steps_per_second']:.0f} | {r['updates_per_second']:.1f} | "
             f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} | {used} |"
         )
-    lines += ["", "Target: MADQN at least 1,000 env steps/s on 2 cores. Regenerate with `.venv/bin/python benchmarks/end_to_end.py`."]
+    lines += ["", "![end-to-end throughput](end_to_end.png)", "",
+              "Target: MADQN at least 1,000 env steps/s on 2 cores. Regenerate with `.venv/bin/python benchmarks/end_to_end.py`."]
     return write_text("end_to_end.md", lines)
 
 
@@ -176,7 +203,12 @@ def main() -> None:
     parser.add_argument("--env-steps", type=int, default=20_000)
     parser.add_argument("--systems", default="madqn,mappo,qmix")
     parser.add_argument("--executors", default="1,2,4")
+    parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
     args = parser.parse_args()
+    if args.from_results:
+        record = read_json("end_to_end.json")
+        print(write_results(record["results"], record["machine"], record["env_steps"]))
+        return
     results = []
     for system in args.systems.split(","):
         for executors in (int(n) for n in args.executors.split(",")):

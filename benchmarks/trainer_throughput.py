@@ -9,18 +9,17 @@ stops before timing, so the trainer has the process (and both cores) to itself.
 
 *data-wait fraction*: the share of the trainer's step time spent in ``next(iterator)``
 waiting for a batch (``trainer.data_wait_seconds / trainer.step_seconds``, what every
-trainer reports as ``data_wait_fraction``). Writes ``results/trainer_throughput.json`` and ``.md``.
+trainer reports as ``data_wait_fraction``). Writes ``results/trainer_throughput.json``, ``.md``
+and ``.png``; ``--from-results`` redraws the table and plot from the committed JSON.
 
     .venv/bin/python benchmarks/trainer_throughput.py [--steps 300] [--systems madqn,qmix]
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 
-from common import RESULTS, machine_facts, write_text
+from common import machine_facts, new_figure, read_json, save_figure, write_json, write_text
 
 from mava_core.config import RunConfig
 from mava_core.plugins import PluginManager
@@ -115,9 +114,31 @@ def measure_system(system: str, steps: int):
     }
 
 
+#: the trainer target: the share of step time spent waiting for data stays below this
+TARGET_DATA_WAIT = 0.10
+
+
+def plot(results, machine) -> None:
+    """Updates/s and the data-wait fraction of each system, the latter against the target."""
+    made = new_figure(2)
+    if made is None:
+        return
+    figure, (updates, wait) = made
+    systems = [r["system"] for r in results][::-1]
+    updates.barh(systems, [r["updates_per_second"] for r in results][::-1])
+    updates.set_xlabel("updates/s (default batch size)")
+    updates.set_title("Trainer throughput")
+    wait.barh(systems, [100 * r["data_wait_fraction"] for r in results][::-1], color="tab:orange")
+    wait.axvline(100 * TARGET_DATA_WAIT, color="black", linestyle="--", label=f"target: below {TARGET_DATA_WAIT:.0%}")
+    wait.set_xlabel("% of step time waiting for data")
+    wait.set_title("Data wait")
+    wait.legend(fontsize=8)
+    save_figure(figure, "trainer_throughput.png", machine)
+
+
 def write_results(results, machine) -> str:
-    with open(os.path.join(RESULTS, "trainer_throughput.json"), "w") as handle:
-        json.dump({"machine": machine, "environment": ENVIRONMENT, "results": results}, handle, indent=2)
+    write_json("trainer_throughput.json", {"machine": machine, "environment": ENVIRONMENT, "results": results})
+    plot(results, machine)
     lines = [
         "# Trainer throughput",
         "",
@@ -138,7 +159,8 @@ def write_results(results, machine) -> str:
             f"{r['items_per_second']:.0f} | {r['agent_steps_per_second']:.0f} | {r['data_wait_fraction']:.1%} | "
             f"{'-' if alone is None else f'{alone:.0f}'} |"
         )
-    lines += ["", "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`."]
+    lines += ["", "![trainer throughput](trainer_throughput.png)", "",
+              "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`."]
     return write_text("trainer_throughput.md", lines)
 
 
@@ -146,7 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300, help="timed updates per off-policy system")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
     args = parser.parse_args()
+    if args.from_results:
+        record = read_json("trainer_throughput.json")
+        print(write_results(record["results"], record["machine"]))
+        return
     results = []
     for system in args.systems.split(","):
         results.append(measure_system(system, args.steps))

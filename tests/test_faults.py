@@ -224,11 +224,13 @@ def test_under_launchpad_a_replay_server_that_stops_answering_ends_the_run_with_
 
 
 @pytest.mark.slow
-def test_under_launchpad_a_node_process_that_dies_ends_the_run_naming_the_node(tmp_path):
+@pytest.mark.parametrize("node", ["trainer", "replay"])
+def test_under_launchpad_a_node_process_that_dies_ends_the_run_naming_the_node(node, tmp_path):
+    """The trainer, or the replay server the executors write to and the trainer samples from, is killed."""
     import signal
 
-    _launch_and_signal_a_node(tmp_path, "trainer", signal.SIGKILL, NodeCrashedError,
-                              r"the trainer node's process ended with signal SIGKILL \(9\) before the run did")
+    _launch_and_signal_a_node(tmp_path, node, signal.SIGKILL, NodeCrashedError,
+                              rf"the {node} node's process ended with signal SIGKILL \(9\) before the run did")
 
 
 class _UnbuildableTrainer:
