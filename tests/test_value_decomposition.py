@@ -23,13 +23,15 @@ from mava_plugins.envs.debugging import TwoStepEnvironment
 
 TWO_STEP = {
     "dataset.min_size": 100,
-    "dataset.batch_size": 32,
-    "dataset.samples_per_insert": 32.0,
+    # batches of 128 at learning rate 0.001: with 32 at 0.002 VDN's greedy choice between the
+    # branches (7 against its fit's 6.5 plus noise) still flipped late in training in some runs
+    "dataset.batch_size": 128,
+    "dataset.samples_per_insert": 128.0,
     "exploration": "constant_epsilon",
     "exploration.value": 1.0,  # uniform exploration, as in the paper's two-step experiment
     "target_update_period": 50,
     "discount": 1.0,
-    "learning_rate": 0.002,
+    "learning_rate": 0.001,
     "huber_delta": 0.0,
 }
 TWO_STEP_STEPS = 2_000
@@ -135,8 +137,9 @@ def test_two_step_game_reaches_the_papers_result(two_step_runs, system, seed, ex
     summary, evaluations = two_step_runs(system, seed)
     assert summary["random_return"] == pytest.approx(4.75, abs=0.6)
     assert summary["final_mean_return"] == pytest.approx(expected)
-    # the last evaluation row is the final one (mid-training, VDN may pass through 8 on its way to 7)
-    assert float(evaluations[-1]["mean_return"]) == expected
+    # settled, not passing through: the evaluations at 1,500 steps and at the end agree
+    # (early on VDN may take the risky branch before its estimates settle on 7)
+    assert [float(row["mean_return"]) for row in evaluations[-2:]] == [expected, expected]
     assert summary["trainer_steps"] > 1_500
 
 
