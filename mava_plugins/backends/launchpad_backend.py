@@ -231,11 +231,12 @@ def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> i
             pass
         except KeyboardInterrupt:
             return _hard_stop(launcher)
-        if signals.requested and asked is None and not os.path.exists(requested):
-            with open(requested, "w") as handle:
-                handle.write(str(signals.requested))
-        if asked is None and (signals.requested or os.path.exists(requested)):
-            asked = time.monotonic()
+        if asked is None:
+            if signals.requested and not os.path.exists(requested):
+                with open(requested, "w") as handle:
+                    handle.write(str(signals.requested))
+            if os.path.exists(requested):  # asked by a signal here, or by a node that failed
+                asked = time.monotonic()
         if asked is not None and time.monotonic() - asked > CLEAN_STOP_SECONDS:
             return _hard_stop(launcher)
 
