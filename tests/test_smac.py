@@ -1,4 +1,9 @@
-"""The ``smac`` family against a fake ``StarCraft2Env`` (tests/fakes/fake_smac.py): no StarCraft II needed."""
+"""The ``smac`` family against a fake ``StarCraft2Env`` (tests/fakes/fake_smac.py): no StarCraft II needed.
+
+The fake follows today's SMAC master; tests marked with the ``smac_generation`` fixture run
+against the older API too (``LegacyStarCraft2Env``). tests/test_smac_real.py runs the real
+``StarCraft2Env`` over a fake game.
+"""
 from __future__ import annotations
 
 import os
@@ -28,6 +33,17 @@ def fake_smac(monkeypatch):
     monkeypatch.syspath_prepend(FAKES)
     yield
     _forget_smac()
+
+
+@pytest.fixture(params=["master", "legacy"])
+def smac_generation(request, fake_smac, monkeypatch):
+    """The fake SMAC as today's master or as the older API; the generation's name."""
+    if request.param == "legacy":
+        import fake_smac as fakes
+        import smac.env
+
+        monkeypatch.setattr(smac.env, "StarCraft2Env", fakes.LegacyStarCraft2Env)
+    return request.param
 
 
 def _family():
@@ -159,7 +175,7 @@ def test_smac_win_loss_and_timeout_discounts(fake_smac):
             timestep = env.step(dict.fromkeys(env.multi_agent_spec().agent_ids, 1))
             assert timestep.last() == (step == fake.episode_limit - 1)
         assert set(timestep.discount.values()) == {1.0}
-        assert env.metrics() == {"battle_won": 0.0, "timeout": 1.0, "dead_allies": 0.0, "dead_enemies": 0.0}
+        assert env.metrics() == {"battle_won": 0.0, "timeout": 1.0, "dead_allies": 0.0, "dead_enemies": 0.0, "game_restarted": 0.0}
 
 
 def test_smac_same_seed_same_trajectory(fake_smac):
@@ -250,14 +266,131 @@ def test_smac3_instead_of_smac(monkeypatch, tmp_path):
 
 
 
-def test_madqn_reports_win_rate(fake_smac, tmp_path):
-    """A tiny MADQN run on smac:3m: the evaluator's summary carries the win rate."""
+def test_madqn_summary_carries_consistent_battle_metrics(fake_smac, tmp_path):
+    """A tiny MADQN run on smac:3m: every evaluation row has SMAC's metrics, as means of 2 episodes that agree.
+
+    Checks plumbing and consistency, not learning: 150 steps teach nothing on 3m.
+    """
     from helpers import local_run
 
     overrides = {"dataset.min_size": 32, "dataset.batch_size": 16, "network.hidden_sizes": (16,)}
     summary, _ = local_run(tmp_path, "madqn", "smac:3m", env_steps=150, overrides=overrides,
                            eval_episodes=2, random_baseline_episodes=1)
-    final = summary["evaluations"][-1]
-    assert 0.0 <= final["mean_battle_won"] <= 1.0
-    assert "mean_dead_allies" in final and "mean_timeout" in final
     assert summary["env_steps"] >= 150
+    for row in summary["evaluations"]:
+        means = {key: row[f"mean_{key}"] for key in ("battle_won", "timeout", "dead_allies", "dead_enemies", "game_restarted")}
+        for key, mean in means.items():
+            assert (2 * mean).is_integer(), (key, mean)  # a mean of two per-episode counts
+        assert means["game_restarted"] == 0.0
+        assert means["battle_won"] + means["timeout"] <= 1.0  # no episode is both won and timed out
+        assert 0.0 <= means["dead_allies"] <= 3.0 and 0.0 <= means["dead_enemies"] <= 3.0
+        assert means["dead_enemies"] >= 3.0 * means["battle_won"]  # a won battle killed all three enemies
+        # an episode that is neither won nor timed out was lost: all three allies dead
+        assert means["dead_allies"] >= 3.0 * (1.0 - means["battle_won"] - means["timeout"])
+
+
+# ---------------------------------------------------------------------- both SMAC API generations
+def attack_first_enemy_in_range(timestep, spec):
+    """Every living agent attacks the lowest-numbered enemy in range, else walks east (towards them)."""
+    actions = {}
+    for aid in spec.agent_ids:
+        mask = timestep.observation[aid].action_mask
+        attacks = np.flatnonzero(mask[6:])
+        actions[aid] = 6 + int(attacks[0]) if attacks.size else (4 if mask[4] else int(np.flatnonzero(mask)[0]))
+    return actions
+
+
+def play(env, policy, first=None, max_steps=500):
+    """Steps ``env`` with ``policy(timestep, spec)`` until the episode ends; the timesteps after ``first``."""
+    timestep = first if first is not None else env.reset()
+    steps = []
+    for _ in range(max_steps):
+        timestep = env.step(policy(timestep, env.multi_agent_spec()))
+        steps.append(timestep)
+        if timestep.last():
+            return steps
+    raise AssertionError(f"no episode end within {max_steps} steps")
+
+
+def test_smac_generations_dead_counts_and_options(smac_generation):
+    env = _family().make("3m", seed=2)
+    fake = env.smac_env
+    infos = []
+    original_step = fake.step
+
+    def recording_step(actions):
+        result = original_step(actions)
+        infos.append(result[2])
+        return result
+
+    fake.step = recording_step
+    _run_episode(ContractCheckedEnvironment(env, name="smac:3m"))
+    metrics = env.metrics()
+    truth = {"dead_allies": float((fake.ally_health == 0).sum()), "dead_enemies": float((fake.enemy_health == 0).sum())}
+    assert {key: metrics[key] for key in truth} == truth
+    if smac_generation == "master":  # the main path: SMAC's own counts, as they are
+        assert {key: float(infos[-1][key]) for key in truth} == truth
+        assert fake._step_mul == 8 and "agent_features" in fake.get_env_info()
+        heuristic = _family().make("3m", seed=2, heuristic_ai=True, heuristic_rest=True)
+        assert heuristic.smac_env.heuristic_ai is True
+    else:  # the older API: counted from the masks and SMAC's death tracker
+        assert "dead_allies" not in infos[-1] and fake._step_mul is None
+        with pytest.raises(ConfigError, match="unknown option for smac:3m"):
+            _family().make("3m", heuristic_ai=True)
+
+
+def test_smac_won_battle_returns_the_reward_scale_rate(smac_generation):
+    """SMAC scales by max_reward = kills + win + every enemy's health and shield: a clean win sums to 20."""
+    env = _family().make("3m", seed=0)
+
+    def strong_allies(fake):  # enemies in range that cannot hurt anyone
+        fake.ally_health[:] = 1e6
+        fake.enemy_pos[:] = fake.ally_pos + [3.0, 0.0]
+        fake.ENEMY_DAMAGE = 0.0
+
+    steps = play(env, attack_first_enemy_in_range, first=_reset_into(env, strong_allies))
+    assert env.metrics()["battle_won"] == 1.0 and env.metrics()["dead_enemies"] == 3.0
+    assert sum(t.reward["agent_0"] for t in steps) == pytest.approx(20.0)  # max_reward 365 on 3m, not 230
+    assert env.smac_env.max_reward == 3 * 10 + 200 + 3 * 45
+
+
+def test_smac_lost_game_ends_the_episode_as_a_truncation(smac_generation):
+    """SMAC's ``0, True, {}`` after a protocol error: reward 0, discount 1, the observations acted on, game_restarted."""
+    env = _family().make("3m", seed=0)
+    fake = env.smac_env
+    rng = np.random.default_rng(0)
+    _run_episode(env)
+    timestep = env.reset()
+    timestep = env.step(_random_actions(env.multi_agent_spec(), timestep, rng))
+    before = timestep
+    fake.fail_next_step()
+    timestep = env.step(_random_actions(env.multi_agent_spec(), timestep, rng))
+    assert timestep.last() and set(timestep.discount.values()) == {1.0} and set(timestep.reward.values()) == {0.0}
+    for aid in before.observation:
+        np.testing.assert_array_equal(timestep.observation[aid].observation, before.observation[aid].observation)
+    assert env.metrics()["game_restarted"] == 1.0 and env.metrics()["battle_won"] == 0.0
+    assert env.metrics()["timeout"] == 0.0 and fake.force_restarts == 1
+    assert not env.step({}).last()  # the next step starts a new episode on the new game
+    _run_episode(ContractCheckedEnvironment(env, name="smac:3m"))
+    assert env.metrics()["game_restarted"] == 0.0
+
+
+def test_smac_timestep_features_match_the_spec(fake_smac):
+    """Master's obs_timestep_number observation is one longer than obs_shape: the wrapper drops the zero slot."""
+    env = _family().make("3m", seed=0, obs_timestep_number=True, state_timestep_number=True)
+    fake = env.smac_env
+    size = fake.get_env_info()["obs_shape"]
+    assert size == 31  # 3m: 4 move + 3x5 enemy + 2x5 ally + 1 health + 1 timestep slot, as in SMAC master
+    timestep = env.reset()
+    assert len(fake.get_obs_agent(0)) == size + 1  # the mismatch the wrapper absorbs
+    rng = np.random.default_rng(1)
+    for step in range(1, 4):
+        timestep = env.step(_random_actions(env.multi_agent_spec(), timestep, rng))
+        for i, aid in enumerate(env.multi_agent_spec().agent_ids):
+            observation = timestep.observation[aid].observation
+            assert observation.shape == (size,) and observation[-1] == pytest.approx(step / 60)
+            np.testing.assert_array_equal(observation[:-1], fake.get_obs_agent(i)[:size - 1])
+        assert env.get_state()[-1] == pytest.approx(step / 60)
+    stacked = _family().make("3m", seed=0, obs_timestep_number=True, obs_instead_of_state=True)
+    stacked.reset()
+    assert stacked.get_state().shape == stacked.multi_agent_spec().state.shape

@@ -8,11 +8,23 @@ seed=seed, **options)`` and wraps it in :class:`SMACEnvironment`:
 * observations are ``get_obs_agent(i)`` (float32) with ``get_avail_agent_actions(i)`` as the
   action mask; ``get_state()`` is the global state;
 * SMAC's shared team reward goes to every agent;
-* a dead unit's observation is all zeros and its only available action is the no-op (0);
+* a dead unit's observation is all zeros (but for the timestep feature with
+  ``obs_timestep_number``) and its only available action is the no-op (0);
 * a battle that ends (won or lost) ends the episode with discount 0; reaching the map's
   episode limit ends it with discount 1 (truncation, not termination);
+* a step that lost the game (SMAC restarts StarCraft II after a protocol or connection
+  error and returns ``0, True, {}``) ends the episode as a truncation too: reward 0,
+  discount 1, the observations the agents acted on, metric ``game_restarted`` 1;
 * :meth:`SMACEnvironment.metrics` reports ``battle_won`` (the evaluator's mean of it is
-  the win rate), ``timeout``, ``dead_allies`` and, when SMAC exposes it, ``dead_enemies``.
+  the win rate), ``timeout``, ``dead_allies``, ``dead_enemies`` and ``game_restarted``.
+
+Both SMAC API generations work (see ``docs/environments/smac.md``): today's master, whose
+``step`` reports ``dead_allies``/``dead_enemies`` in ``info`` (used as they are), and older
+releases without them (counted from the action masks and SMAC's ``death_tracker_enemy``).
+With ``obs_timestep_number``, master's observations are one longer than its
+``get_env_info()["obs_shape"]`` (an always-zero slot reserved for the timestep, then the
+timestep appended); the wrapper drops that slot, so observations match the spec and end
+with the timestep.
 
 SMAC is imported only when an environment is made. The PyPI package called ``smac`` is
 SMAC3, an unrelated hyper-parameter optimiser; it is detected and reported with the way
@@ -159,7 +171,7 @@ class SMACEnvironment(MultiAgentEnvironment):
         self._n = int(info["n_agents"])
         self._num_actions = int(info["n_actions"])
         self._episode_limit = int(info["episode_limit"])
-        obs_size = int(np.prod(info["obs_shape"]))
+        obs_size = self._obs_size = int(np.prod(info["obs_shape"]))
         state_size = int(np.prod(info["state_shape"]))
         self._agent_ids = [f"agent_{i}" for i in range(self._n)]
         self._spec = MultiAgentSpec(
@@ -178,6 +190,8 @@ class SMACEnvironment(MultiAgentEnvironment):
         self._steps = 0
         self._masks = np.zeros((self._n, self._num_actions), _F32)
         self._metrics: Dict[str, float] = {}
+        self._last_info: Dict[str, Any] = {}
+        self._last_observations: Dict[str, AgentObservation] = {}
 
     # ------------------------------------------------------------------ dm_env API
     def multi_agent_spec(self) -> MultiAgentSpec:
@@ -199,6 +213,7 @@ class SMACEnvironment(MultiAgentEnvironment):
         self._steps = 0
         self._reset_next_step = False
         self._metrics = {}
+        self._last_info = {}
         return first_timestep(self._spec, self._observations())
 
     def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
@@ -217,9 +232,12 @@ class SMACEnvironment(MultiAgentEnvironment):
                 )
             joint.append(action)
         reward, terminated, info = self._env.step(joint)
-        info = dict(info or {})
         self._steps += 1
+        if terminated and not info:
+            return self._game_restarted(float(reward))
+        info = dict(info)
         observations = self._observations()
+        self._last_info = info
         last = bool(terminated)
         discount = 1.0
         if last:
@@ -234,13 +252,9 @@ class SMACEnvironment(MultiAgentEnvironment):
             self._metrics = {
                 "battle_won": float(won),
                 "timeout": float(timeout),
-                "dead_allies": float(info.get("dead_allies", self._dead_allies())),
+                **self._dead_counts(info),
+                "game_restarted": 0.0,
             }
-            dead_enemies = info.get("dead_enemies", None)
-            if dead_enemies is None and getattr(self._env, "death_tracker_enemy", None) is not None:
-                dead_enemies = float(np.sum(self._env.death_tracker_enemy))
-            if dead_enemies is not None:
-                self._metrics["dead_enemies"] = float(dead_enemies)
         self._reset_next_step = last
         reward = float(reward)
         return next_timestep(
@@ -250,19 +264,60 @@ class SMACEnvironment(MultiAgentEnvironment):
             last,
         )
 
+    def _game_restarted(self, reward: float) -> dm_env.TimeStep:
+        """The episode SMAC gave up after losing the game (``0, True, {}``): a truncation.
+
+        SMAC has already started a new game, whose units it reads on the next reset, so its
+        observations now describe nothing; the last step repeats the observations the agents
+        acted on (discount 1: the battle was interrupted, not decided). The dead counts are
+        the last ones known; ``battle_won`` is 0 (SMAC's own ``get_stats()`` leaves such
+        episodes out of its win rate; ``game_restarted`` tells them apart here).
+        """
+        self._metrics = {"battle_won": 0.0, "timeout": 0.0, **self._dead_counts(self._last_info), "game_restarted": 1.0}
+        self._reset_next_step = True
+        return next_timestep(
+            self._last_observations,
+            dict.fromkeys(self._agent_ids, reward),
+            dict.fromkeys(self._agent_ids, 1.0),
+            True,
+        )
+
+    def _dead_counts(self, info: Dict[str, Any]) -> Dict[str, float]:
+        """``dead_allies``/``dead_enemies`` from SMAC's ``info`` (master) or, for older SMAC, counted here."""
+        if "dead_allies" in info and "dead_enemies" in info:
+            return {"dead_allies": float(info["dead_allies"]), "dead_enemies": float(info["dead_enemies"])}
+        only_noop = (self._masks[:, 0] == 1) & (self._masks[:, 1:].sum(axis=1) == 0)  # dead units
+        tracker = getattr(self._env, "death_tracker_enemy", None)
+        counts = {"dead_allies": float(only_noop.sum())}
+        if tracker is not None:
+            counts["dead_enemies"] = float(np.sum(tracker))
+        return counts
+
     def _observations(self) -> Dict[str, AgentObservation]:
         env = self._env
         self._masks = np.asarray(env.get_avail_actions(), dtype=_F32).reshape(self._n, self._num_actions)
-        obs = np.asarray(env.get_obs(), dtype=_F32).reshape(self._n, -1)
-        return {aid: AgentObservation(obs[i], self._masks[i]) for i, aid in enumerate(self._agent_ids)}
+        obs = self._rows(env.get_obs(), "observations")
+        self._last_observations = {aid: AgentObservation(obs[i], self._masks[i]) for i, aid in enumerate(self._agent_ids)}
+        return self._last_observations
 
-    def _dead_allies(self) -> float:
-        """Units whose only available action is the no-op."""
-        only_noop = (self._masks[:, 0] == 1) & (self._masks[:, 1:].sum(axis=1) == 0)
-        return float(only_noop.sum())
+    def _rows(self, observations: Any, what: str) -> np.ndarray:
+        """``n_agents`` observations of the spec's size, without master's reserved timestep slot."""
+        rows = np.asarray(observations, dtype=_F32).reshape(self._n, -1)
+        size = self._obs_size
+        if rows.shape[1] == size + 1 and getattr(self._env, "obs_timestep_number", False):
+            rows = np.delete(rows, size - 1, axis=1)  # the zero slot before the appended timestep
+        if rows.shape[1] != size:
+            raise MavaError(
+                f"{self._name}: SMAC's {what} have {rows.shape[1]} features per agent, but its "
+                f"get_env_info() says obs_shape {size}; this SMAC version is not supported (see {DOCS})"
+            )
+        return rows
 
     def get_state(self) -> np.ndarray:
-        return np.asarray(self._env.get_state(), dtype=_F32).reshape(-1)
+        env = self._env
+        if getattr(env, "obs_instead_of_state", False):
+            return self._rows(env.get_obs(), "observations (as the state)").reshape(-1)
+        return np.asarray(env.get_state(), dtype=_F32).reshape(-1)
 
     def metrics(self) -> Dict[str, float]:
         return dict(self._metrics)

@@ -1,7 +1,17 @@
 """A small, deterministic stand-in for SMAC's ``smac.env.StarCraft2Env`` (no StarCraft II needed).
 
-Written from SMAC's documented API (``smac/env/starcraft2/starcraft2.py`` and the README):
-the constructor's keyword arguments and defaults, ``get_env_info()``, ``reset() -> (obs,
+Two API generations, both written from SMAC's API (``smac/env/starcraft2/starcraft2.py``):
+
+* :class:`StarCraft2Env` follows today's oxwhirl/smac master (read from its source): the
+  constructor defaults ``step_mul=8`` and has ``obs_timestep_number``,
+  ``state_timestep_number``, ``heuristic_ai`` and ``heuristic_rest``; ``step`` puts
+  ``dead_allies`` and ``dead_enemies`` in ``info``; with ``obs_timestep_number`` each
+  observation is one longer than ``get_env_info()["obs_shape"]`` (master reserves a zero
+  slot for the timestep in the own features and then appends the timestep after them);
+* :class:`LegacyStarCraft2Env` is the older API this fake first modelled: no such options
+  (``step_mul=None``), no dead counts in ``info``.
+
+Common to both: the constructor's keyword arguments and defaults, ``get_env_info()``, ``reset() -> (obs,
 state)``, ``get_obs()``/``get_obs_agent(i)``, ``get_state()``, ``get_avail_actions()``/
 ``get_avail_agent_actions(i)``, ``step(actions) -> (reward, terminated, info)``,
 ``get_stats()``, ``close()``. Faithful where the wrapper depends on it:
@@ -14,7 +24,11 @@ state)``, ``get_obs()``/``get_obs_agent(i)``, ``get_state()``, ``get_avail_actio
 * the episode ends when one side is dead (``info["battle_won"]`` True when every enemy
   died) or at the map's episode limit, where ``info["episode_limit"]`` is set only with
   ``continuing_episode=True``; the reward is SMAC's shaped damage/kill/win reward, scaled
-  by ``reward_scale_rate / max_reward``;
+  by ``reward_scale_rate / max_reward``, where ``max_reward`` counts every enemy's health and
+  shield (added at the first reset, as SMAC does) besides the kill and win rewards, so a
+  won battle that killed every enemy from full health returns ``reward_scale_rate`` in all;
+* a lost connection to the game (:meth:`StarCraft2Env.fail_next_step`, for tests) makes
+  ``step`` restart the game and return ``0, True, {}``, as SMAC does after a protocol error;
 * ``get_env_info()`` works before the first ``reset()``; ``get_obs()`` before it fails.
 
 Simplified: a 32x32 open map with no terrain, every unit has the same range (shoot 6,
@@ -55,7 +69,7 @@ class StarCraft2Env:
     def __init__(
         self,
         map_name="8m",
-        step_mul=None,
+        step_mul=8,
         move_amount=2,
         difficulty="7",
         game_version=None,
@@ -67,7 +81,9 @@ class StarCraft2Env:
         obs_pathing_grid=False,
         obs_terrain_height=False,
         obs_instead_of_state=False,
+        obs_timestep_number=False,
         state_last_action=True,
+        state_timestep_number=False,
         reward_sparse=False,
         reward_only_positive=True,
         reward_death_value=10,
@@ -80,6 +96,8 @@ class StarCraft2Env:
         replay_prefix="",
         window_size_x=1920,
         window_size_y=1200,
+        heuristic_ai=False,
+        heuristic_rest=False,
         debug=False,
     ):
         params = get_map_params(map_name)
@@ -91,6 +109,11 @@ class StarCraft2Env:
         self.shield_bits_ally = 1 if params["a_race"] == "P" else 0
         self.shield_bits_enemy = 1 if params["b_race"] == "P" else 0
         self._move_amount = move_amount
+        self._step_mul = step_mul
+        self.obs_timestep_number = obs_timestep_number
+        self.state_timestep_number = state_timestep_number
+        self.heuristic_ai = heuristic_ai
+        self.heuristic_rest = heuristic_rest
         self.difficulty = difficulty
         self._seed = seed
         self.continuing_episode = continuing_episode
@@ -127,6 +150,8 @@ class StarCraft2Env:
         self.death_tracker_enemy = np.zeros(self.n_enemies)
         self.last_action = np.zeros((self.n_agents, self.n_actions))
         self.actions_received = []  # every joint action, for tests
+        self._fail_next_step = False
+        self._max_reward_counted = False
 
     # ------------------------------------------------------------------ sizes and info
     def get_obs_size(self):
@@ -138,6 +163,7 @@ class StarCraft2Env:
         if self.obs_last_action:
             nf_al += self.n_actions
         nf_own = self.unit_type_bits + (1 + self.shield_bits_ally if self.obs_own_health else 0)
+        nf_own += 1 if self.obs_timestep_number else 0
         return self.n_actions_move + self.n_enemies * nf_en + (self.n_agents - 1) * nf_al + nf_own
 
     def get_state_size(self):
@@ -148,6 +174,8 @@ class StarCraft2Env:
         size = self.n_agents * nf_al + self.n_enemies * nf_en
         if self.state_last_action:
             size += self.n_agents * self.n_actions
+        if self.state_timestep_number:
+            size += 1
         return size
 
     def get_total_actions(self):
@@ -160,6 +188,9 @@ class StarCraft2Env:
             "n_actions": self.get_total_actions(),
             "n_agents": self.n_agents,
             "episode_limit": self.episode_limit,
+            # master adds the names of the state's features
+            "agent_features": ["health", "energy/cooldown", "rel_x", "rel_y"],
+            "enemy_features": ["health", "rel_x", "rel_y"],
         }
 
     def seed(self):
@@ -169,6 +200,15 @@ class StarCraft2Env:
     def _launch(self):
         self._rng = np.random.default_rng(self._seed)
         self._launched = True
+
+    def full_restart(self):
+        """SMAC's answer to a protocol error: a new game (its units come with the next reset)."""
+        self._launch()
+        self.force_restarts += 1
+
+    def fail_next_step(self):
+        """Test hook: the next ``step`` loses the game, as a crashed StarCraft II would."""
+        self._fail_next_step = True
 
     def reset(self):
         self._episode_steps = 0
@@ -181,6 +221,9 @@ class StarCraft2Env:
         self.enemy_pos += rng.uniform(-0.5, 0.5, self.enemy_pos.shape)
         self.ally_health = np.full(self.n_agents, self.HEALTH)
         self.enemy_health = np.full(self.n_enemies, self.HEALTH)
+        if self._episode_count == 0 and not self._max_reward_counted:  # SMAC: in init_units, on the first reset
+            self.max_reward += self.n_enemies * self.HEALTH  # health_max + shield_max (no shields here)
+            self._max_reward_counted = True
         self.death_tracker_ally = np.zeros(self.n_agents)
         self.death_tracker_enemy = np.zeros(self.n_enemies)
         self.last_action = np.zeros((self.n_agents, self.n_actions))
@@ -216,13 +259,34 @@ class StarCraft2Env:
     def _dist(a, b):
         return math.hypot(b[0] - a[0], b[1] - a[1])
 
+    def _heuristic_action(self, a_id):
+        """SMAC's heuristic AI, simplified: attack the nearest living enemy, walking to it when out of range."""
+        if self.ally_health[a_id] <= 0:
+            return 0
+        alive = np.flatnonzero(self.enemy_health > 0)
+        if alive.size == 0:
+            return 1
+        target = alive[int(np.argmin([self._dist(self.ally_pos[a_id], self.enemy_pos[e]) for e in alive]))]
+        if self.get_avail_agent_actions(a_id)[self.n_actions_no_attack + target]:
+            return self.n_actions_no_attack + int(target)
+        dx, dy = self.enemy_pos[target] - self.ally_pos[a_id]
+        if abs(dx) > abs(dy):
+            return 4 if dx > 0 else 5
+        return 2 if dy > 0 else 3
+
     def step(self, actions):
         actions = [int(a) for a in actions]
         self.actions_received.append(list(actions))
+        if self.heuristic_ai:  # the agents' actions are ignored
+            actions = [self._heuristic_action(a_id) for a_id in range(self.n_agents)]
         self.last_action = np.eye(self.n_actions)[np.array(actions)]
         for a_id, action in enumerate(actions):
             avail = self.get_avail_agent_actions(a_id)
             assert avail[action] == 1, "Agent {} cannot perform action {}".format(a_id, action)
+        if self._fail_next_step:  # SMAC: except (ProtocolError, ConnectionError): full_restart(); return 0, True, {}
+            self._fail_next_step = False
+            self.full_restart()
+            return 0, True, {}
         prev_ally = self.ally_health.copy()
         prev_enemy = self.enemy_health.copy()
         moves = {2: (0, 1), 3: (0, -1), 4: (1, 0), 5: (-1, 0)}
@@ -259,6 +323,7 @@ class StarCraft2Env:
         info = {"battle_won": False}
         allies_alive = int((self.ally_health > 0).sum())
         enemies_alive = int((self.enemy_health > 0).sum())
+        self._add_dead_counts(info, self.n_agents - allies_alive, self.n_enemies - enemies_alive)
         game_end_code = None
         if allies_alive == 0 and enemies_alive > 0:
             game_end_code = -1
@@ -289,6 +354,10 @@ class StarCraft2Env:
             reward /= self.max_reward / self.reward_scale_rate
         return reward, terminated, info
 
+    def _add_dead_counts(self, info, dead_allies, dead_enemies):
+        info["dead_allies"] = dead_allies
+        info["dead_enemies"] = dead_enemies
+
     def _reward_battle(self, prev_ally, prev_enemy):
         if self.reward_sparse:
             return 0
@@ -318,6 +387,12 @@ class StarCraft2Env:
     # ------------------------------------------------------------------ observations
     def get_obs_agent(self, agent_id):
         self._require_started()
+        obs = self._obs_features(agent_id)
+        if self.obs_timestep_number:  # master: the zero slot in own features, then the timestep appended
+            obs = np.append(obs, self._episode_steps / self.episode_limit)
+        return obs
+
+    def _obs_features(self, agent_id):
         n_feats = self.get_obs_size()
         if self.ally_health[agent_id] <= 0:
             return np.zeros(n_feats, dtype=np.float32)
@@ -350,7 +425,9 @@ class StarCraft2Env:
         if self.obs_own_health:
             own_feats[0] = self.ally_health[agent_id] / self.HEALTH
         if self.unit_type_bits:
-            own_feats[-self.unit_type_bits + (agent_id % self.unit_type_bits)] = 1.0
+            own_feats[nf_own - self.unit_type_bits + (agent_id % self.unit_type_bits)] = 1.0
+        if self.obs_timestep_number:
+            own_feats = np.append(own_feats, np.float32(0.0))  # reserved for the timestep, never written
         return np.concatenate([move_feats, enemy_feats.ravel(), ally_feats.ravel(), own_feats])
 
     def get_obs(self):
@@ -376,6 +453,8 @@ class StarCraft2Env:
         parts = [ally_state.ravel(), enemy_state.ravel()]
         if self.state_last_action:
             parts.append(self.last_action.ravel())
+        if self.state_timestep_number:
+            parts.append([self._episode_steps / self.episode_limit])
         return np.concatenate(parts).astype(np.float32)
 
     # ------------------------------------------------------------------ misc
@@ -397,3 +476,48 @@ class StarCraft2Env:
 
     def close(self):
         self.closed = True
+
+
+class LegacyStarCraft2Env(StarCraft2Env):
+    """The older SMAC API: no timestep or heuristic-AI options, ``step_mul=None``, no dead counts in ``info``."""
+
+    def __init__(
+        self,
+        map_name="8m",
+        step_mul=None,
+        move_amount=2,
+        difficulty="7",
+        game_version=None,
+        seed=None,
+        continuing_episode=False,
+        obs_all_health=True,
+        obs_own_health=True,
+        obs_last_action=False,
+        obs_pathing_grid=False,
+        obs_terrain_height=False,
+        obs_instead_of_state=False,
+        state_last_action=True,
+        reward_sparse=False,
+        reward_only_positive=True,
+        reward_death_value=10,
+        reward_win=200,
+        reward_defeat=0,
+        reward_negative_scale=0.5,
+        reward_scale=True,
+        reward_scale_rate=20,
+        replay_dir="",
+        replay_prefix="",
+        window_size_x=1920,
+        window_size_y=1200,
+        debug=False,
+    ):
+        options = {key: value for key, value in locals().items() if key not in ("self", "__class__")}
+        super().__init__(**options)
+
+    def get_env_info(self):
+        info = super().get_env_info()
+        del info["agent_features"], info["enemy_features"]
+        return info
+
+    def _add_dead_counts(self, info, dead_allies, dead_enemies):
+        pass  # the older API reports only battle_won (and episode_limit)
