@@ -15,6 +15,10 @@ PYTEST_ARGS ?=
 # naming a single file, say) is not a failure.
 TEST_WORKERS ?= 2
 NO_TESTS_IS_FINE := || [ $$? -eq 5 ]
+# Real SMAC (oxwhirl/smac; PyPI's `smac` is SMAC3) for tests/test_smac_real.py: `make test` installs
+# it from SMAC_SRC when that file is there, `make smac SMAC_SRC=<any pip spec>` from anywhere.
+SMAC_SRC ?= ../shared/third_party/smac-master-src.tar.gz
+SMAC_STAMP := $(VENV)/.installed-smac
 
 .PHONY: install run test soak lint tensorboard clean help
 
@@ -22,6 +26,7 @@ help:
 	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~6 min)"
 	@echo "make run EXAMPLE=path.py     run an example script (ARGS='--env-steps 5000 key=value ...')"
 	@echo "make test                    run the test suite (TEST_WORKERS=2 processes; 1 for one)"
+	@echo "make smac                    install real SMAC from SMAC_SRC (default $(SMAC_SRC))"
 	@echo "make soak                    8 executors against one replay server for 10 min (MAVA_SOAK_SECONDS=...)"
 	@echo "make lint                    run ruff"
 	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
@@ -37,7 +42,15 @@ $(STAMP): setup.py constraints.txt
 run: install
 	$(PY) $(EXAMPLE) $(ARGS)
 
-test: install
+# --no-deps: SMAC and pysc2 declare `pygame`, which pip would install over the pinned pygame-ce;
+# websocket-client is the one other package SMAC's code needs (pins in constraints.txt).
+.PHONY: smac
+smac: $(SMAC_STAMP)
+$(SMAC_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt "$(SMAC_SRC)" pysc2 s2clientprotocol websocket-client
+	@touch $@
+
+test: install $(if $(wildcard $(SMAC_SRC)),$(SMAC_STAMP))
 ifeq ($(TEST_WORKERS),1)
 	$(PY) -m pytest $(PYTEST_ARGS)
 else

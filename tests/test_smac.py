@@ -330,6 +330,14 @@ def test_smac_generations_dead_counts_and_options(smac_generation):
     assert {key: metrics[key] for key in truth} == truth
     if smac_generation == "master":  # the main path: SMAC's own counts, as they are
         assert {key: float(infos[-1][key]) for key in truth} == truth
+
+        def step_with_marked_counts(actions):  # counts no other source could give
+            reward, terminated, info = original_step(actions)
+            return reward, terminated, {**info, "dead_allies": 7, "dead_enemies": 9}
+
+        fake.step = step_with_marked_counts
+        _run_episode(env)
+        assert env.metrics()["dead_allies"] == 7.0 and env.metrics()["dead_enemies"] == 9.0
         assert fake._step_mul == 8 and "agent_features" in fake.get_env_info()
         heuristic = _family().make("3m", seed=2, heuristic_ai=True, heuristic_rest=True)
         assert heuristic.smac_env.heuristic_ai is True
