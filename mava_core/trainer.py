@@ -11,11 +11,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import time
 import types
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from mava_core.errors import TrainingDivergedError
+from mava_core.errors import ConfigError, TrainingDivergedError
+
+#: set to ``1`` to make every optimiser step a no-op (gradients are computed, nothing is
+#: applied): a learning test must fail under it. Read when a trainer is built, so it reaches
+#: Launchpad and Ray node processes through their inherited environment.
+DISABLE_OPTIMISER_STEP_VARIABLE = "MAVA_DISABLE_OPTIMISER_STEP"
+
+
+def optimiser_step_disabled() -> bool:
+    """Whether ``MAVA_DISABLE_OPTIMISER_STEP`` asks for no-op optimiser steps (unset, ``0`` or ``1``)."""
+    value = os.environ.get(DISABLE_OPTIMISER_STEP_VARIABLE, "").strip()
+    if value not in ("", "0", "1"):
+        raise ConfigError(DISABLE_OPTIMISER_STEP_VARIABLE, f"must be 0 or 1 (environment variable), got {value!r}")
+    return value == "1"
 
 
 @dataclasses.dataclass
@@ -178,6 +192,7 @@ class Trainer:
             raise ValueError(f"a loss term is claimed by two optimisation groups: {claimed}")
         self.data_wait_seconds = 0.0
         self.step_seconds = 0.0
+        self.optimiser_step_disabled = optimiser_step_disabled()
         self._compiled = tf.function(self._train_step)
         hooks.mava_trainer_init(trainer=self)
 
@@ -212,7 +227,8 @@ class Trainer:
             gradients = tape.gradient(group_totals[group.name], group.variables)
             update = GradientUpdate(list(gradients), list(group.variables), group.name)
             self._hooks.mava_trainer_after_gradients(trainer=self, update=update)
-            group.optimizer.apply(update.gradients, update.variables)
+            if not self.optimiser_step_disabled:  # MAVA_DISABLE_OPTIMISER_STEP=1: learning switched off
+                group.optimizer.apply(update.gradients, update.variables)
             suffix = "" if len(self.groups) == 1 else f"/{group.name}"
             metrics[f"gradient_norm{suffix}"] = tf.linalg.global_norm(update.gradients)
         del tape
