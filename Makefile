@@ -20,7 +20,7 @@ NO_TESTS_IS_FINE := || [ $$? -eq 5 ]
 SMAC_SRC ?= ../shared/third_party/smac-master-src.tar.gz
 SMAC_STAMP := $(VENV)/.installed-smac
 
-.PHONY: install run test soak lint tensorboard clean help
+.PHONY: install run test soak lint tensorboard clean help robocup-server
 
 help:
 	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~6 min)"
@@ -29,6 +29,7 @@ help:
 	@echo "make smac                    install real SMAC from SMAC_SRC (default $(SMAC_SRC))"
 	@echo "make soak                    8 executors against one replay server for 10 min (MAVA_SOAK_SECONDS=...)"
 	@echo "make lint                    run ruff"
+	@echo "make robocup-server          build rcssserver 19.0.0 into ~/.cache/mava (RCSSSERVER_TARBALL=...; cached)"
 	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
 
 install: $(STAMP)
@@ -64,6 +65,10 @@ soak: install
 
 lint: install
 	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks
+
+# the RoboCup soccer server for the robocup environments and their real-server tests (skipped without it)
+robocup-server:
+	@bash scripts/build_rcssserver.sh
 
 tensorboard: install
 	$(VENV)/bin/tensorboard --logdir runs

@@ -14,6 +14,8 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 from fakes.fake_rcssserver import FakeRcssServer
 
+from mava_plugins.envs.robocup_server import find_rcssserver
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "examples").rglob("run_*.py"))
 # only run-level settings: examples use different datasets, whose keys differ
@@ -32,15 +34,18 @@ def _run(script: str, run_dir: Path, *args: str, env: Dict[str, str] = None) -> 
 def _stand_ins(script: str) -> Iterator[Tuple[Dict[str, str], List[str]]]:
     """(environment variables, arguments) that let an example run here without its game installed.
 
-    SMAC examples import the fake SMAC package (tests/fakes); RoboCup examples play against
-    scripted rcssservers, one for the executor (and the random baseline) and one for the evaluator.
+    SMAC examples import the fake SMAC package (tests/fakes); RoboCup examples start real
+    rcssservers (env.server=auto) when one is built (`make robocup-server`), else play against
+    scripted ones, one for the executor (and the random baseline) and one for the evaluator.
     """
     family = Path(script).parts[1]
     if family == "smac":
         yield {"PYTHONPATH": str(FAKES)}, []
+    elif family == "robocup" and find_rcssserver() is not None:
+        yield {}, ["env.cycle_limit=25"]
     elif family == "robocup":
         with FakeRcssServer() as executor_server, FakeRcssServer() as evaluator_server:
-            ports = [f"env.port={executor_server.port}", f"run.eval_env_options.port={evaluator_server.port}"]
+            ports = ["env.server=external", f"env.port={executor_server.port}", f"run.eval_env_options.port={evaluator_server.port}"]
             # a generous wait for each server message: the suite runs beside other multi-process tests
             yield {}, [*ports, "env.cycle_limit=25", "env.timeout=30"]
     else:
@@ -79,7 +84,7 @@ def test_robocup_example_without_a_server_says_so(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing answers here once the socket is closed
     result = _run(
-        "examples/robocup/run_decentralised_feedforward_madqn.py", tmp_path, f"env.port={port}", f"run.eval_env_options.port={port}", "env.timeout=0.3"
+        "examples/robocup/run_decentralised_feedforward_madqn.py", tmp_path, "env.server=external", f"env.port={port}", f"run.eval_env_options.port={port}", "env.timeout=0.3"
     )
     assert result.returncode == 2
     assert f"no rcssserver answered at 127.0.0.1:{port} within 0.3 s" in result.stderr and "docs/environments/robocup.md" in result.stderr

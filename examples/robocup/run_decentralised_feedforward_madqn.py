@@ -1,17 +1,22 @@
 """MADQN on RoboCup 2D soccer, one player per team (``robocup:1v1``), on the local backend.
 
 Mava controls both players, one shared network per team; a goal pays the scorer's team +1
-and the other -1. Each environment needs its own rcssserver (a server hosts one game): the
-executor's plays on port 6000, the evaluator's on port 6010 (``run.eval_env_options.port``;
-6001 and 6002 are the first server's coach ports). Start both first, as
-docs/environments/robocup.md describes (without a server the script stops with one line
-saying so):
+and the other -1, and the shaped ``ball_distance_reward`` pays each team 0.1 per metre its
+player closes on the ball, so there is something to learn long before the first goal.
 
-    rcssserver server::auto_mode=true server::synch_mode=true server::port=6000 server::coach_port=6001 server::olcoach_port=6002 &
-    rcssserver server::auto_mode=true server::synch_mode=true server::port=6010 server::coach_port=6011 server::olcoach_port=6012 &
+Each environment starts its own rcssserver (``env.server=auto``: a server hosts one game, and
+the executor, the evaluator and the random baseline each play their own) from the build of
+``make robocup-server`` (or ``rcssserver`` on PATH, or ``$RCSSSERVER``); see
+docs/environments/robocup.md. Without a server binary the script stops with one line saying
+how to build it:
+
+    make robocup-server
     make run EXAMPLE=examples/robocup/run_decentralised_feedforward_madqn.py
 
-The random-policy baseline plays on the executor's server once training is done.
+To play servers you started yourself instead, pass ``env.server=external env.port=6000
+run.eval_env_options.port=6010``.
+
+The random-policy baseline plays once training is done.
 """
 import sys
 
@@ -26,8 +31,7 @@ RUN = RunConfig(
     eval_every=20_000,
     eval_episodes=5,
     random_baseline_episodes=5,
-    env_options={"synch_mode": True, "port": 6000, "cycle_limit": 300},
-    eval_env_options={"port": 6010},
+    env_options={"server": "auto", "synch_mode": True, "cycle_limit": 300, "ball_distance_reward": 0.1},
 )
 SYSTEM = {
     "dataset.min_size": 1_000,

@@ -2,25 +2,33 @@
 
 ``robocup:NvN`` (``1v1``, ``2v2``, ``3v3``) connects ``N`` players for each of two teams
 (agents ``left_0 .. left_{N-1}`` and ``right_0 ..``; weights are shared per team) to an
-rcssserver at ``host:port`` (default ``127.0.0.1:6000``). The protocol is the server's
-player protocol, version 15:
+rcssserver: one at ``host:port`` (default ``127.0.0.1:6000``), or with ``server="auto"`` one
+the environment starts itself on free ports (:mod:`mava_plugins.envs.robocup_server`). The
+protocol is the server's player protocol, version 15 (:mod:`mava_plugins.envs.robocup_protocol`):
 
 * each player sends ``(init TEAM (version 15))`` to ``host:port``, reads ``(init SIDE UNUM
   PLAYMODE)`` and from then on talks to the port that reply came from;
-* ``sense_body``, ``see`` and ``hear`` messages (s-expressions) are parsed into a
-  fixed-size observation vector per agent (layout in :data:`OBSERVATION_FIELDS`);
+* ``sense_body``, ``see`` and ``hear`` messages are parsed into a fixed-size observation
+  vector per agent (layout in :data:`OBSERVATION_FIELDS`);
 * one command per agent per server cycle, from a discrete action (table in :data:`ACTIONS`);
   a step sends the commands and waits until every player has received the next
-  ``sense_body`` (with ``synch_mode=True`` each player also sends ``(done)``, for a server
-  started with ``server::synch_mode=true``);
-* play mode and score are tracked from the referee's ``hear`` messages; the reward of a
-  team is ``goal_reward * (goals scored - goals conceded)`` during the step, shared by its
-  players; an episode ends on a goal or at ``time_over`` (termination, discount 0) or after
-  ``cycle_limit`` cycles (truncation, discount 1);
-* ``close()`` sends ``(bye)`` for every player and closes the sockets.
+  ``sense_body`` — a new message, whatever time it carries: the server's clock stands still
+  in ``before_kick_off``, after a goal and at ``time_over`` (with ``synch_mode=True`` each
+  player also sends ``(done)``, for a server started with ``server::synch_mode=true``);
+* ``reset()`` moves the players to a kick-off formation and lets the cycles in which nothing
+  can happen pass (``before_kick_off`` until the server kicks off, the 50 cycles after a
+  goal), so an episode starts at a kick-off or in play;
+* play mode and score come from the referee's ``hear`` messages; the reward of a team is
+  ``goal_reward * (goals scored - goals conceded)`` during the step plus the optional shaped
+  terms (``ball_distance_reward``, ``ball_to_goal_reward``), shared by its players; an
+  episode ends on a goal or at ``time_over`` (termination, discount 0) or after
+  ``cycle_limit`` cycles (truncation, discount 1). After ``time_over`` (a server in
+  auto_mode then exits) or a server that went away between episodes, the next ``reset()``
+  connects again (starting a new server with ``server="auto"``);
+* ``close()`` sends ``(bye)`` for every player, closes the sockets and stops a server it started.
 
 Only the standard library's ``socket`` and ``select`` are used. See
-``docs/environments/robocup.md`` for installing and starting rcssserver.
+``docs/environments/robocup.md`` for building and starting rcssserver.
 """
 from __future__ import annotations
 
@@ -39,6 +47,19 @@ from mava_core.environment import MultiAgentEnvironment, first_timestep, next_ti
 from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import AgentObservation, AgentSpec, MultiAgentSpec
 from mava_plugins.envs.options import reject_unknown_options
+from mava_plugins.envs.robocup_protocol import (  # noqa: F401  (re-exported: the family's public names)
+    PLAY_MODE_CATEGORIES,
+    RoboCupError,
+    _format_number,
+    goal_from_referee,
+    parse_hear,
+    parse_init,
+    parse_see,
+    parse_sense_body,
+    parse_sexp,
+    play_mode_category,
+)
+from mava_plugins.envs.robocup_server import RcssServerProcess
 from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "robocup"
@@ -51,11 +72,16 @@ TASKS: Dict[str, int] = {"1v1": 1, "2v2": 2, "3v3": 3}
 
 #: options of every task and their defaults
 DEFAULT_OPTIONS: Dict[str, Any] = {
+    "server": "external",
+    "server_args": "",
     "host": "127.0.0.1",
     "port": 6000,
     "timeout": 5.0,
+    "kick_off_timeout": 60.0,
     "cycle_limit": 300,
     "goal_reward": 1.0,
+    "ball_distance_reward": 0.0,
+    "ball_to_goal_reward": 0.0,
     "nearest_players": 3,
     "synch_mode": False,
     "left_team": "mava_left",
@@ -68,10 +94,8 @@ MAX_DISTANCE = 125.0
 MAX_SPEED = 1.05
 KICKABLE_DISTANCE = 1.085  # kickable_margin 0.7 + player_size 0.3 + ball_size 0.085
 
-#: play-mode categories of the observation's one-hot, from the observing team's side
-PLAY_MODE_CATEGORIES = ("before_kick_off", "play_on", "our_set_piece", "their_set_piece", "goal", "other")
-_SET_PIECES = ("kick_off", "kick_in", "free_kick", "corner_kick", "goal_kick", "indirect_free_kick", "penalty_kick")
-_FOULS = ("offside", "back_pass", "free_kick_fault", "catch_fault", "foul_charge", "foul_push", "illegal_defense")
+#: play modes in which nothing can happen: reset() lets them pass (rcssserver's clock stands still)
+DEAD_PLAY_MODES = ("before_kick_off", "goal_l", "goal_r")
 
 #: seconds to wait, after a cycle's ``sense_body``, for that cycle's ``see``
 SEE_GRACE_SECONDS = 0.05
@@ -110,131 +134,14 @@ def observation_fields(nearest_players: int) -> List[str]:
 OBSERVATION_FIELDS = observation_fields(DEFAULT_OPTIONS["nearest_players"])
 
 
-class RoboCupError(MavaError):
-    """No server, a server that stopped answering, or a server that refused a player."""
-
-
-# ----------------------------------------------------------------------------- parsing
-_TOKEN = re.compile(r'\(|\)|"[^"]*"|[^\s()"]+')
-
-
-def parse_sexp(text: str) -> Any:
-    """Parse one s-expression into nested lists of strings (quoted strings keep their quotes)."""
-    stack: List[list] = [[]]
-    for token in _TOKEN.findall(text.rstrip("\x00")):
-        if token == "(":
-            stack.append([])
-        elif token == ")":
-            if len(stack) == 1:
-                raise ValueError(f"unbalanced ')' in {text!r}")
-            done = stack.pop()
-            stack[-1].append(done)
-        else:
-            stack[-1].append(token)
-    if len(stack) != 1 or not stack[0]:
-        raise ValueError(f"unbalanced or empty s-expression {text!r}")
-    return stack[0][0]
-
-
-def _num(token: Any, default: float = 0.0) -> float:
-    try:
-        return float(token)
-    except (TypeError, ValueError):
-        return default
-
-
-def parse_init(text: str) -> Tuple[str, int, str]:
-    """``(init l 1 before_kick_off)`` -> ``("l", 1, "before_kick_off")``; errors raise RoboCupError."""
-    tree = parse_sexp(text)
-    if tree and tree[0] == "error":
-        raise RoboCupError(f"rcssserver refused the player: {' '.join(map(str, tree[1:]))}")
-    if len(tree) < 4 or tree[0] != "init" or tree[1] not in ("l", "r"):
-        raise RoboCupError(f"unexpected reply to init: {text.strip(chr(0))!r}")
-    return tree[1], int(_num(tree[2])), str(tree[3])
-
-
-def parse_sense_body(tree: list) -> Dict[str, float]:
-    """``(sense_body T (stamina S E C) (speed V D) (head_angle H) (kick N) ...)`` -> a dict."""
-    body: Dict[str, float] = {"time": _num(tree[1])}
-    for item in tree[2:]:
-        if not isinstance(item, list) or not item:
-            continue
-        key = item[0]
-        if key == "stamina":
-            body["stamina"] = _num(item[1])
-            body["effort"] = _num(item[2]) if len(item) > 2 else 1.0
-        elif key == "speed":
-            body["speed"] = _num(item[1])
-            body["speed_direction"] = _num(item[2]) if len(item) > 2 else 0.0
-        elif key == "head_angle":
-            body["head_angle"] = _num(item[1])
-        elif key in ("kick", "dash", "turn", "say", "turn_neck", "catch", "move", "change_view"):
-            body[f"{key}_count"] = _num(item[1])
-    return body
-
-
-def parse_see(tree: list) -> Dict[str, Any]:
-    """``(see T ((b) D DIR ...) ((g r) D DIR) ((p "team" 2) D DIR ...) ...)`` -> ball, goals, players.
-
-    Distances and directions are as the server sends them (metres; degrees relative to the
-    head, positive clockwise). Objects close behind the player come as ``(B)``, ``(G)``,
-    ``(P)`` (upper case) and are treated alike. Flags and lines are ignored.
-    """
-    seen: Dict[str, Any] = {"time": _num(tree[1]), "ball": None, "goals": {}, "players": []}
-    for item in tree[2:]:
-        if not isinstance(item, list) or len(item) < 2 or not isinstance(item[0], list) or not item[0]:
-            continue
-        name = [str(part) for part in item[0]]
-        kind = name[0].lower()
-        values = [_num(v, math.nan) for v in item[1:] if not isinstance(v, list)]
-        if len(values) == 1:  # only a direction: too far to tell the distance
-            values = [math.nan, values[0]]
-        if len(values) < 2:
-            continue
-        distance, direction = values[0], values[1]
-        if kind == "b":
-            seen["ball"] = (distance, direction)
-        elif kind == "g" and len(name) > 1:
-            seen["goals"][name[1]] = (distance, direction)
-        elif kind == "p":
-            team = name[1].strip('"') if len(name) > 1 else None
-            unum = int(_num(name[2], -1)) if len(name) > 2 and name[2] != "goalie" else None
-            seen["players"].append((team, unum, distance, direction))
-    return seen
-
-
-def parse_hear(tree: list) -> Tuple[float, str, str]:
-    """``(hear T SENDER MESSAGE)`` -> ``(time, sender, message)``; sender is ``referee``, ``self``,
-    ``coach`` or a direction (``our``/``opp`` and a number may follow it)."""
-    time_ = _num(tree[1])
-    sender = str(tree[2]) if len(tree) > 2 else ""
-    message = str(tree[-1]) if len(tree) > 3 else ""
-    return time_, sender, message.strip('"')
-
-
-def goal_from_referee(message: str) -> Optional[Tuple[str, int]]:
-    """``goal_l_2`` -> ``("l", 2)`` (the side that scored and its new score); else None."""
-    match = re.fullmatch(r"goal_([lr])_(\d+)", message)
-    return (match.group(1), int(match.group(2))) if match else None
-
-
-def play_mode_category(mode: str, side: str) -> str:
-    """One of :data:`PLAY_MODE_CATEGORIES` for a play mode seen from ``side`` (``l``/``r``)."""
-    if mode in ("before_kick_off", "play_on"):
-        return mode
-    if mode.startswith("goal_") and not mode.startswith("goal_kick"):
-        return "goal"
-    base, _, suffix = mode.rpartition("_")
-    if suffix in ("l", "r"):
-        if base in _SET_PIECES:
-            return "our_set_piece" if suffix == side else "their_set_piece"
-        if base in _FOULS:  # the suffix names the offender: the other side restarts
-            return "their_set_piece" if suffix == side else "our_set_piece"
-    return "other"
-
-
-def _format_number(value: float) -> str:
-    return str(int(round(value))) if abs(value - round(value)) < 1e-6 else f"{value:.1f}"
+def ball_to_goal_distance(see: Dict[str, Any], goal: str) -> Optional[float]:
+    """Metres from the ball to goal ``goal`` (``l``/``r``) by the law of cosines on one ``see``,
+    or None when the ball or that goal (with its distance) was not seen."""
+    ball, target = see.get("ball"), see.get("goals", {}).get(goal)
+    if ball is None or target is None or math.isnan(ball[0]) or math.isnan(target[0]):
+        return None
+    angle = math.radians(ball[1] - target[1])
+    return math.sqrt(max(0.0, ball[0] ** 2 + target[0] ** 2 - 2.0 * ball[0] * target[0] * math.cos(angle)))
 
 
 # ----------------------------------------------------------------------------- players
@@ -251,10 +158,19 @@ class _Player:
         self.server: Optional[Tuple[str, int]] = None
         self.body: Dict[str, float] = {}
         self.see: Dict[str, Any] = {"ball": None, "goals": {}, "players": []}
-        self.last_body_time = -1.0
-        self.last_see_time = -1.0
+        self.bodies = 0  # sense_body messages received (the server's time may stand still)
+        self.sees = 0
+        self.sees_at_body = 0  # ``sees`` when the latest sense_body came
         self.ball_direction: Optional[float] = None  # body-relative, as last seen
         self.goal_direction: Optional[float] = None
+        # shaped rewards: the previous step's measurements (None: not seen that step)
+        self.sees_at_step = 0
+        self.ball_distance: Optional[float] = None
+        self.ball_goal_distance: Optional[float] = None
+
+    @property
+    def opponent_goal(self) -> str:
+        return "r" if self.side == "l" else "l"
 
     def body_relative(self, direction: float) -> float:
         return _wrap_angle(direction + self.body.get("head_angle", 0.0))
@@ -271,21 +187,33 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         self,
         players_per_team: int = 1,
         seed: int = 0,
+        server: str = "external",
+        server_args: str = "",
         host: str = "127.0.0.1",
         port: int = 6000,
         timeout: float = 5.0,
+        kick_off_timeout: float = 60.0,
         cycle_limit: int = 300,
         goal_reward: float = 1.0,
+        ball_distance_reward: float = 0.0,
+        ball_to_goal_reward: float = 0.0,
         nearest_players: int = 3,
         synch_mode: bool = False,
         left_team: str = "mava_left",
         right_team: str = "mava_right",
         name: str = FAMILY,
     ):
-        self._seed = seed  # the server owns the randomness; kept for the family interface
+        self._seed = int(seed)  # seeds an automatically started server (server::random_seed)
+        self._auto_server = server == "auto"
+        self._server_args = server_args
+        self._server_process: Optional[RcssServerProcess] = None
+        self._servers_started = 0
         self._host, self._port, self._timeout = host, int(port), float(timeout)
+        self._kick_off_timeout = float(kick_off_timeout)
         self._cycle_limit = int(cycle_limit)
         self._goal_reward = float(goal_reward)
+        self._ball_distance_reward = float(ball_distance_reward)
+        self._ball_to_goal_reward = float(ball_to_goal_reward)
         self._k = int(nearest_players)
         self._synch = bool(synch_mode)
         self._name = name
@@ -318,6 +246,8 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         self._episode_cycles = 0
         self._reset_next_step = True
         self._metrics: Dict[str, float] = {}
+        self.dead_cycles = 0  # cycles reset() let pass in DEAD_PLAY_MODES, over the environment's life
+        self.connections = 0  # times the players (re)connected
         self.commands_sent: List[Dict[str, Optional[str]]] = []  # per step: agent -> command
 
     # ------------------------------------------------------------------ connection
@@ -325,13 +255,38 @@ class RoboCupEnvironment(MultiAgentEnvironment):
     def address(self) -> str:
         return f"{self._host}:{self._port}"
 
+    @property
+    def server_process(self) -> Optional[RcssServerProcess]:
+        """The server this environment started (``server="auto"``), if any."""
+        return self._server_process
+
+    def _server_state(self) -> str:
+        if self._server_process is None:
+            return ""
+        return f" (the rcssserver this environment started {self._server_process.describe_exit()})"
+
     def _no_server(self, detail: str) -> RoboCupError:
         return RoboCupError(
             f"no rcssserver answered at {self.address} within {self._timeout:g} s; "
-            f"start one with `rcssserver` — see {DOCS} ({detail})"
+            f"start one with `rcssserver` or use env.server=auto — see {DOCS} ({detail}){self._server_state()}"
         )
 
+    def _lost(self, detail: str) -> RoboCupError:
+        return RoboCupError(f"{self._name}: lost the rcssserver at {self.address}: {detail}{self._server_state()}")
+
+    def _start_server(self) -> None:
+        if self._server_process is not None:
+            self._server_process.stop()
+        self._server_process = RcssServerProcess(
+            synch_mode=self._synch, seed=self._seed + self._servers_started, extra_args=self._server_args, host=self._host
+        )
+        self._servers_started += 1
+        self._port = self._server_process.port
+
     def _connect(self) -> None:
+        self._close_sockets()
+        if self._auto_server:
+            self._start_server()
         try:
             for player in self._players:
                 self._init_player(player)
@@ -339,13 +294,15 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             self._close_sockets()
             raise
         self._connected = True
+        self.connections += 1
+        self._score = {"l": 0, "r": 0}
 
     def _init_player(self, player: _Player) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        player.sock = sock
         message = f"(init {player.team} (version {PROTOCOL_VERSION}))".encode()
         deadline = time.monotonic() + self._timeout
         next_send = 0.0
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        player.sock = sock
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -356,49 +313,61 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 except OSError as error:
                     raise self._no_server(str(error)) from None
                 next_send = now + 0.5
-            ready, _, _ = select.select([sock], [], [], min(deadline, next_send) - now)
+            ready, _, _ = select.select([sock], [], [], max(0.0, min(deadline, next_send) - now))
             if not ready:
                 continue
             try:
                 data, address = sock.recvfrom(65536)
-            except ConnectionRefusedError:
-                raise self._no_server("connection refused") from None
+            except ConnectionRefusedError:  # nothing listens (yet): try again until the deadline
+                continue
             text = data.decode("latin-1").rstrip("\x00")
             if not text.startswith(("(init", "(error")):
                 continue
             side, unum, mode = parse_init(text)
+            if mode == "time_over":  # a server whose match has ended and that has not exited yet
+                sock.sendto(b"(bye)\x00", address)
+                sock.close()
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                player.sock = sock
+                next_send = now + 0.5
+                continue
             if side != player.expected_side:
                 raise RoboCupError(
                     f"rcssserver at {self.address} put team {player.team!r} on side {side!r}, not "
                     f"{player.expected_side!r}: another team is already connected; restart the server"
                 )
+            # a connected socket reports a server that went away (ECONNREFUSED) instead of going quiet
+            sock.connect(address)
             player.side, player.unum, player.server = side, unum, address
+            player.bodies = player.sees = player.sees_at_body = player.sees_at_step = 0
             self._play_mode = mode
             return
 
     def _send(self, player: _Player, command: str) -> None:
-        assert player.sock is not None and player.server is not None
+        assert player.sock is not None
         try:
-            player.sock.sendto(command.encode() + b"\x00", player.server)
+            player.sock.send(command.encode() + b"\x00")
         except OSError as error:
-            raise RoboCupError(f"{self._name}: sending to rcssserver at {self.address} failed: {error}") from None
+            raise self._lost(f"sending failed ({error})") from None
 
     def _wait_for_cycle(self) -> None:
-        """Read messages until every player has a ``sense_body`` newer than its last one.
+        """Read messages until every player has received a new ``sense_body``.
 
-        Then wait up to :data:`SEE_GRACE_SECONDS` for each player's ``see`` of that cycle (the
-        server sends it just after ``sense_body``), so an observation never mixes a new body
-        with the previous cycle's view depending on timing; a server that skips ``see`` this
-        cycle (narrow or low-quality views) costs only the grace.
+        A new message counts, not a later time: the server's clock stands still in
+        ``before_kick_off``, after a goal and at ``time_over`` while cycles go on. Then wait up
+        to :data:`SEE_GRACE_SECONDS` for each player's ``see`` of that cycle (the server sends
+        it just after ``sense_body``), so an observation never mixes a new body with the
+        previous cycle's view depending on timing; a cycle without a ``see`` (non-synch mode
+        sends one every 150 ms) costs only the grace.
         """
         waiting = {p.sock: p for p in self._players if p.sock is not None}
-        before = {p.agent_id: p.last_body_time for p in self._players}
+        before = {p.agent_id: p.bodies for p in self._players}
         deadline = time.monotonic() + self._timeout
         see_deadline = None
         while True:
-            pending = [p for p in self._players if p.last_body_time <= before[p.agent_id]]
+            pending = [p for p in self._players if p.bodies <= before[p.agent_id]]
             if not pending:
-                unseen = [p for p in self._players if p.last_see_time < p.last_body_time]
+                unseen = [p for p in self._players if p.sees <= p.sees_at_body]
                 if not unseen:
                     return
                 see_deadline = see_deadline or time.monotonic() + SEE_GRACE_SECONDS
@@ -413,10 +382,16 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 raise RoboCupError(
                     f"{self._name}: rcssserver at {self.address} sent no sense_body to {names} within "
                     f"{self._timeout:g} s; is it still running (with server::synch_mode matching "
-                    f"env.synch_mode={str(self._synch).lower()})? See {DOCS}"
+                    f"env.synch_mode={str(self._synch).lower()})? See {DOCS}{self._server_state()}"
                 )
             ready, _, _ = select.select(list(waiting), [], [], remaining)
             self._read(ready, waiting)
+
+    def _drain(self) -> None:
+        """Handle every message already queued (without waiting), so a step acts on the latest state."""
+        waiting = {p.sock: p for p in self._players if p.sock is not None}
+        ready, _, _ = select.select(list(waiting), [], [], 0)
+        self._read(ready, waiting)
 
     def _read(self, ready: List[socket.socket], players: Dict[socket.socket, _Player]) -> None:
         """Handle every message already queued on the ``ready`` sockets."""
@@ -428,13 +403,13 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 except (BlockingIOError, InterruptedError):
                     break
                 except ConnectionRefusedError:
-                    raise RoboCupError(f"{self._name}: lost the rcssserver at {self.address}") from None
+                    raise self._lost("its port refuses messages (the server exited or restarted)") from None
                 self._handle(player, data.decode("latin-1"))
 
     def _handle(self, player: _Player, text: str) -> None:
         text = text.rstrip("\x00").strip()
         if not text.startswith(("(sense_body", "(see", "(hear")):
-            return  # server_param, player_param, player_type, ok, warning, ...
+            return  # server_param, player_param, player_type, think, ok, warning, ...
         try:
             tree = parse_sexp(text)
         except ValueError:
@@ -442,15 +417,15 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         kind = tree[0]
         if kind == "sense_body":
             player.body = parse_sense_body(tree)
-            player.last_body_time = player.body["time"]
+            player.bodies += 1
+            player.sees_at_body = player.sees
         elif kind == "see":
             player.see = parse_see(tree)
-            player.last_see_time = player.see["time"]
+            player.sees += 1
             if player.see["ball"] is not None:
                 player.ball_direction = player.body_relative(player.see["ball"][1])
-            opponent_goal = "r" if player.side == "l" else "l"
-            if opponent_goal in player.see["goals"]:
-                player.goal_direction = player.body_relative(player.see["goals"][opponent_goal][1])
+            if player.opponent_goal in player.see["goals"]:
+                player.goal_direction = player.body_relative(player.see["goals"][player.opponent_goal][1])
         elif kind == "hear":
             _, sender, message = parse_hear(tree)
             if sender != "referee":
@@ -460,6 +435,8 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 side, score = goal
                 self._score[side] = max(self._score[side], score)
                 self._play_mode = f"goal_{side}"
+            elif message in ("half_time", "time_up", "time_extended", "time_up_without_a_team"):
+                return  # announcements; the play mode that follows comes in its own message
             else:
                 self._play_mode = message
 
@@ -481,9 +458,8 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             distance = MAX_DISTANCE if math.isnan(distance) else distance
             return [1.0, min(distance / MAX_DISTANCE, 1.0), _wrap_angle(direction) / 180.0]
 
-        opponent_goal = "r" if side == "l" else "l"
         obs += polar(see["ball"])
-        obs += polar(see["goals"].get(opponent_goal))
+        obs += polar(see["goals"].get(player.opponent_goal))
         obs += polar(see["goals"].get(side))
         players = sorted(see["players"], key=lambda p: MAX_DISTANCE if math.isnan(p[2]) else p[2])
         for k in range(self._k):
@@ -512,32 +488,96 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         goal = player.goal_direction if player.goal_direction is not None else 0.0
         return template.format(ball=_format_number(ball), goal=_format_number(goal))
 
+    # ------------------------------------------------------------------ shaped rewards
+    def _measure(self, player: _Player) -> Tuple[Optional[float], Optional[float]]:
+        """This step's (ball distance, ball-to-opponent-goal distance) from a fresh ``see``, else Nones."""
+        if player.sees <= player.sees_at_step or player.see["ball"] is None:
+            return None, None
+        distance = player.see["ball"][0]
+        return (None if math.isnan(distance) else distance), ball_to_goal_distance(player.see, player.opponent_goal)
+
+    def _start_measurements(self) -> None:
+        for player in self._players:
+            player.ball_distance, player.ball_goal_distance = self._measure(player)
+            player.sees_at_step = player.sees
+
+    def _shaped_rewards(self) -> Dict[str, float]:
+        """Per side: ``ball_distance_reward`` x the metres its players closed on the ball, plus
+        ``ball_to_goal_reward`` x the metres the ball moved towards the opponent goal, each
+        averaged over the team's players that measured it in this step and the previous one."""
+        progress: Dict[str, Dict[str, List[float]]] = {"l": {"ball": [], "goal": []}, "r": {"ball": [], "goal": []}}
+        for player in self._players:
+            ball, goal = self._measure(player)
+            if ball is not None and player.ball_distance is not None:
+                progress[player.side]["ball"].append(player.ball_distance - ball)
+            if goal is not None and player.ball_goal_distance is not None:
+                progress[player.side]["goal"].append(player.ball_goal_distance - goal)
+            player.ball_distance, player.ball_goal_distance = ball, goal
+            player.sees_at_step = player.sees
+        return {
+            side: self._ball_distance_reward * float(np.mean(parts["ball"]) if parts["ball"] else 0.0)
+            + self._ball_to_goal_reward * float(np.mean(parts["goal"]) if parts["goal"] else 0.0)
+            for side, parts in progress.items()
+        }
+
     # ------------------------------------------------------------------ dm_env API
     def multi_agent_spec(self) -> MultiAgentSpec:
         return self._spec
 
-    def reset(self) -> dm_env.TimeStep:
-        if not self._connected:
-            self._connect()
+    def _needs_new_server(self) -> bool:
+        if not self._connected or self._play_mode == "time_over":
+            return True
+        if self._server_process is not None and not self._server_process.alive():
+            return True
+        try:
+            self._drain()
+        except RoboCupError:  # the server went away or restarted between episodes
+            return True
+        return False
+
+    def _formation_moves(self) -> Dict[str, str]:
         count = len(self._players) // 2
-        for player in self._players:
-            index = self._players.index(player) % count
+        moves = {}
+        for position, player in enumerate(self._players):
+            index = position % count
             # Own-half kick-off formation (the server mirrors the right team's coordinates).
             x, y = -5.0 - 8.0 * index, (index - (count - 1) / 2.0) * 12.0
-            self._send(player, f"(move {_format_number(x)} {_format_number(y)})")
-            if self._synch:
-                self._send(player, "(done)")
-        self._wait_for_cycle()
+            moves[player.agent_id] = f"(move {_format_number(x)} {_format_number(y)})"
+        return moves
+
+    def reset(self) -> dm_env.TimeStep:
+        if self._needs_new_server():
+            self._connect()
+        moves = self._formation_moves()
+        deadline = time.monotonic() + self._kick_off_timeout
+        first = True
+        while True:
+            for player in self._players:
+                if first or self._play_mode in DEAD_PLAY_MODES:  # (move) only works in these modes
+                    self._send(player, moves[player.agent_id])
+                if self._synch:
+                    self._send(player, "(done)")
+            self._wait_for_cycle()
+            first = False
+            if self._play_mode not in DEAD_PLAY_MODES:
+                break
+            self.dead_cycles += 1
+            if time.monotonic() >= deadline:
+                raise RoboCupError(
+                    f"{self._name}: rcssserver at {self.address} stayed in {self._play_mode} for "
+                    f"{self._kick_off_timeout:g} s (env.kick_off_timeout); start it with server::auto_mode=true "
+                    f"and a small server::connect_wait, or use env.server=auto — see {DOCS}"
+                )
         self._episode_start_score = dict(self._score)
         self._episode_cycles = 0
         self._reset_next_step = False
         self._metrics = {}
+        self._start_measurements()
         return first_timestep(self._spec, self._observations())
 
     def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
         if self._reset_next_step:
             return self.reset()
-        score_before = dict(self._score)
         sent: Dict[str, Optional[str]] = {}
         for player in self._players:
             if player.agent_id not in actions:
@@ -545,19 +585,22 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             action = int(actions[player.agent_id])
             if not 0 <= action < self._n_actions:
                 raise MavaError(f"{self._name}: agent {player.agent_id!r}: action {action} is not in [0, {self._n_actions})")
-            command = self.command(player, action)
-            sent[player.agent_id] = command
-            if command is not None:
-                self._send(player, command)
+            sent[player.agent_id] = self.command(player, action)
+        self._drain()  # act on the latest messages (non-synch servers keep sending while we think)
+        score_before = dict(self._score)
+        for player in self._players:
+            if sent[player.agent_id] is not None:
+                self._send(player, sent[player.agent_id])
             if self._synch:
                 self._send(player, "(done)")
         self.commands_sent.append(sent)
         self._wait_for_cycle()
         self._episode_cycles += 1
         gained = {side: self._score[side] - score_before[side] for side in ("l", "r")}
+        shaped = self._shaped_rewards()
         team_reward = {
-            "l": self._goal_reward * (gained["l"] - gained["r"]),
-            "r": self._goal_reward * (gained["r"] - gained["l"]),
+            "l": self._goal_reward * (gained["l"] - gained["r"]) + shaped["l"],
+            "r": self._goal_reward * (gained["r"] - gained["l"]) + shaped["r"],
         }
         goal = gained["l"] > 0 or gained["r"] > 0
         time_over = self._play_mode == "time_over"
@@ -571,10 +614,14 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 "left_goals": float(scored["l"]),
                 "right_goals": float(scored["r"]),
                 "timeout": float(truncated),
+                "time_over": float(time_over),
             }
         self._reset_next_step = last
+        observations = self._observations()
+        if time_over:  # the match is over: leave it (a server in auto_mode exits once nobody plays)
+            self._leave()
         return next_timestep(
-            self._observations(),
+            observations,
             {p.agent_id: team_reward[p.side] for p in self._players},
             {p.agent_id: discount for p in self._players},
             last,
@@ -594,26 +641,38 @@ class RoboCupEnvironment(MultiAgentEnvironment):
     def _close_sockets(self) -> None:
         for player in self._players:
             if player.sock is not None:
-                player.sock.close()
+                try:
+                    player.sock.close()
+                except OSError:
+                    pass
                 player.sock = None
             player.server = None
-            player.last_body_time = -1.0
+        self._connected = False
 
-    def close(self) -> None:
-        """Say ``(bye)`` for every connected player and close its socket (safe to call twice)."""
+    def _leave(self) -> None:
+        """Say ``(bye)`` for every connected player and close its socket."""
         for player in self._players:
             if player.sock is not None and player.server is not None:
                 try:
-                    player.sock.sendto(b"(bye)\x00", player.server)
+                    player.sock.send(b"(bye)\x00")
                 except OSError:
                     pass
         self._close_sockets()
-        self._connected = False
+
+    def close(self) -> None:
+        """Say ``(bye)`` for every connected player, close its socket and stop a server this
+        environment started (safe to call twice)."""
+        self._leave()
+        if self._server_process is not None:
+            self._server_process.stop()
+            self._server_process = None
         self._reset_next_step = True
 
-    def __del__(self):  # a forgotten environment still releases its sockets
+    def __del__(self):  # a forgotten environment still releases its sockets and server
         try:
             self._close_sockets()
+            if self._server_process is not None:
+                self._server_process.stop()
         except Exception:
             pass
 
@@ -633,13 +692,20 @@ def _check_options(task: str, options: Dict[str, Any]) -> Dict[str, Any]:
     integer("port", 1, 65535)
     integer("cycle_limit", 1)
     integer("nearest_players", 0, 21)
-    for key in ("timeout", "goal_reward"):
+    for key in ("timeout", "kick_off_timeout", "goal_reward", "ball_distance_reward", "ball_to_goal_reward"):
         value = checked[key]
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
             raise ConfigError(f"env.{key}", f"must be a number, got {value!r}")
         checked[key] = float(value)
-    if checked["timeout"] <= 0:
-        raise ConfigError("env.timeout", f"must be positive (seconds), got {checked['timeout']!r}")
+    for key in ("timeout", "kick_off_timeout"):
+        if checked[key] <= 0:
+            raise ConfigError(f"env.{key}", f"must be positive (seconds), got {checked[key]!r}")
+    if checked["server"] not in ("external", "auto"):
+        raise ConfigError("env.server", f"must be 'external' (a server at env.host:env.port) or 'auto' (start one), got {checked['server']!r}")
+    if not isinstance(checked["server_args"], str):
+        raise ConfigError("env.server_args", f"must be a string of rcssserver options, got {checked['server_args']!r}")
+    if checked["server_args"] and checked["server"] != "auto":
+        raise ConfigError("env.server_args", "only applies with env.server=auto (the environment starts the server)")
     if not isinstance(checked["synch_mode"], (bool, np.bool_)):
         raise ConfigError("env.synch_mode", f"must be true or false, got {checked['synch_mode']!r}")
     if not isinstance(checked["host"], str) or not checked["host"]:
@@ -663,8 +729,10 @@ class RoboCupFamily(TaskTableFamily):
     def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> RoboCupEnvironment:
         """Players for both teams; nothing connects until the first ``reset()``.
 
-        Options: ``host``, ``port``, ``timeout`` (seconds), ``cycle_limit``, ``goal_reward``,
-        ``nearest_players``, ``synch_mode``, ``left_team``, ``right_team``.
+        Options: ``server`` (``external``/``auto``), ``server_args``, ``host``, ``port``,
+        ``timeout`` and ``kick_off_timeout`` (seconds), ``cycle_limit``, ``goal_reward``,
+        ``ball_distance_reward``, ``ball_to_goal_reward``, ``nearest_players``, ``synch_mode``,
+        ``left_team``, ``right_team``.
         """
         team_size = cls.task_entry(task)
         kwargs = _check_options(task, options)

@@ -12,16 +12,25 @@
   every other player with its team and number, one unidentified far player) and, when the
   play mode changes, a referee ``hear``;
 * records every command as ``(cycle, team, unum, command)`` in ``server.commands``;
-* scores a goal for a side after ``goal_after_kicks`` kicks by its players: the next cycle
-  the referee says ``goal_l_N``/``goal_r_N``, then ``kick_off_r``/``kick_off_l``, then
-  ``play_on``; the first cycle switches ``before_kick_off`` to ``play_on``;
-* ``(bye)`` removes the player and closes its socket.
+* like rcssserver with ``server::auto_mode``, stays in ``before_kick_off`` with its clock
+  standing still (``sense_body`` and ``see`` keep time 0) for ``connect_wait`` cycles after
+  the first player connects, then says ``kick_off_l``; a kick by the kick-off side turns a
+  ``kick_off_*`` into ``play_on`` (the kick-off itself);
+* scores a goal for a side after ``goal_after_kicks`` kicks by its players in ``play_on``: the
+  next cycle the referee says ``goal_l_N``/``goal_r_N``, the clock stands still for
+  ``after_goal_wait`` cycles (rcssserver: 50), then the other side gets ``kick_off_*``;
+* at game time ``time_over_at`` says ``time_over`` and, ``game_over_wait`` cycles later (or
+  once every player has left), exits as rcssserver in auto_mode does: every socket closes, so
+  the players' ports refuse;
+* ``(bye)`` removes the player and closes its socket; ``move`` is recorded (no positions).
 
 Cycles advance when every connected player has sent ``(done)`` (``synch=True``, like
 ``server::synch_mode``), or every ``cycle_seconds`` otherwise; in synch mode a cycle is
 also forced after ``synch_fallback_seconds`` so a broken client cannot hang a test.
 Simplified: no ball or player physics (the ball's distance shrinks with the player's
 dashes, directions are scripted), no view-width/quality changes, no coach, no half time.
+Use it for what a real server cannot do on demand (a silent server, a third team, exact
+command records); tests/test_robocup_real.py runs the shared assertions against both.
 """
 from __future__ import annotations
 
@@ -52,6 +61,9 @@ class FakeRcssServer(threading.Thread):
         synch_fallback_seconds: float = 2.0,
         time_over_at: Optional[int] = None,
         answer_init: bool = True,
+        connect_wait: int = 3,
+        after_goal_wait: int = 5,
+        game_over_wait: int = 2,
     ):
         super().__init__(daemon=True, name="fake-rcssserver")
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -63,6 +75,12 @@ class FakeRcssServer(threading.Thread):
         self.synch_fallback_seconds = synch_fallback_seconds
         self.time_over_at = time_over_at
         self.answer_init = answer_init
+        self.connect_wait = connect_wait
+        self.after_goal_wait = after_goal_wait
+        self.game_over_wait = game_over_wait
+        self.time = 0  # the game clock: stands still in before_kick_off, after a goal and at time_over
+        self._frozen_cycles = 0  # cycles spent in the current frozen play mode
+        self.exited = threading.Event()
         self.players: Dict[int, _FakePlayer] = {}  # fileno -> player
         self.closed_players: List[_FakePlayer] = []
         self.teams: List[str] = []
@@ -86,9 +104,14 @@ class FakeRcssServer(threading.Thread):
 
     def stop(self) -> None:
         self._stopping.set()
-        self.join(timeout=5)
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)
+        self._close_all()
+
+    def _close_all(self) -> None:
         for player in list(self.players.values()):
             player.sock.close()
+        self.players.clear()
         self.sock.close()
 
     def run(self) -> None:
@@ -109,6 +132,9 @@ class FakeRcssServer(threading.Thread):
                         self._on_command(player, text)
             if self.players and self._cycle_due():
                 self._advance()
+            elif not self.players and self.play_mode == "time_over":
+                self._stopping.set()  # every player left after the match: nobody to wait for
+        self._close_all()
 
     # ------------------------------------------------------------------ messages
     def _send(self, player: _FakePlayer, text: str) -> None:
@@ -149,13 +175,14 @@ class FakeRcssServer(threading.Thread):
             self.closed_players.append(player)
         elif name in player.counts:
             player.counts[name] += 1
-            if name == "kick" and self.play_mode == "play_on":
+            if name == "kick" and self.play_mode == f"kick_off_{player.side}":
+                self._script = ["play_on"]  # the kick-off is taken
+            elif name == "kick" and self.play_mode == "play_on":
                 self.kicks[player.side] += 1
                 if self.kicks[player.side] == self.goal_after_kicks:
                     self.kicks = {"l": 0, "r": 0}
                     self.score[player.side] += 1
-                    other = "r" if player.side == "l" else "l"
-                    self._script = [f"goal_{player.side}_{self.score[player.side]}", f"kick_off_{other}", "play_on"]
+                    self._script = [f"goal_{player.side}_{self.score[player.side]}"]
         elif name == "turn":
             pass
 
@@ -168,19 +195,30 @@ class FakeRcssServer(threading.Thread):
     def _advance(self) -> None:
         self._last_cycle = time.monotonic()
         self.cycle += 1
+        frozen = self.play_mode in ("before_kick_off", "goal_l", "goal_r", "time_over")
+        self._frozen_cycles = self._frozen_cycles + 1 if frozen else 0
+        if not frozen:
+            self.time += 1
         referee = None
-        if self._script:
+        if self.play_mode == "time_over":
+            if self._frozen_cycles > self.game_over_wait:
+                self._stopping.set()  # "Game Over. Exiting..."
+                return
+        elif self._script:
             referee = self._script.pop(0)
-        elif self.play_mode == "before_kick_off":
-            referee = "play_on"
-        if self.time_over_at is not None and self.cycle >= self.time_over_at and self.play_mode != "time_over":
+        elif self.play_mode == "before_kick_off" and self._frozen_cycles > self.connect_wait:
+            referee = "kick_off_l"
+        elif self.play_mode in ("goal_l", "goal_r") and self._frozen_cycles > self.after_goal_wait:
+            referee = "kick_off_r" if self.play_mode == "goal_l" else "kick_off_l"
+        if self.time_over_at is not None and self.time >= self.time_over_at and self.play_mode != "time_over":
             referee = "time_over"
         if referee is not None:
             self.play_mode = referee[: referee.rfind("_")] if referee.startswith("goal_") else referee
+            self._frozen_cycles = 0
         for player in list(self.players.values()):
             player.done = False
             if referee is not None:  # the referee speaks as the cycle starts, before the senses
-                self._send(player, f"(hear {self.cycle} referee {referee})")
+                self._send(player, f"(hear {self.time} referee {referee})")
             self._send(player, self.sense_body(player))
             self._send(player, self.see(player))
 
@@ -189,7 +227,7 @@ class FakeRcssServer(threading.Thread):
         stamina = 8000 - 40 * c["dash"]
         speed = 0.6 if c["dash"] else 0
         return (
-            f"(sense_body {self.cycle} (view_mode high normal) (stamina {stamina} 1 130600) "
+            f"(sense_body {self.time} (view_mode high normal) (stamina {stamina} 1 130600) "
             f"(speed {speed} 0) (head_angle {player.head_angle:g}) (kick {c['kick']}) (dash {c['dash']}) "
             f"(turn {c['turn']}) (say 0) (turn_neck 0) (catch 0) (move {c['move']}) (change_view 0) "
             "(arm (movable 0) (expires 0) (target 0 0) (count 0)) (focus (target none) (count 0)) "
@@ -210,7 +248,7 @@ class FakeRcssServer(threading.Thread):
                 distance = 5.0 + 3 * other.unum + (10 if other.side != player.side else 0)
                 parts.append(f'((p "{other.team}" {other.unum}) {distance:g} {15 * other.unum} 0 0 0 0)')
         parts.append("((p) 60.1 40)")
-        return f"(see {self.cycle} {' '.join(parts)})"
+        return f"(see {self.time} {' '.join(parts)})"
 
     def commands_of(self, team: str, unum: int, skip=("(done)",)) -> List[str]:
         return [text for _, t, u, text in self.commands if t == team and u == unum and text not in skip]

@@ -1,0 +1,262 @@
+"""The ``robocup`` family against the real rcssserver 19.0.0 (``make robocup-server`` builds it).
+
+The tests taking the ``soccer`` fixture run the same assertions against the real server and
+against the scripted one (tests/fakes/fake_rcssserver.py): kick-off after a frozen
+``before_kick_off``, full episodes, a goal and the reset after it, ``time_over``, a server
+killed mid-episode. The real-server cases are marked ``rcssserver`` and skipped, with that
+reason, when no binary is found (``$RCSSSERVER``, PATH, or the cache of
+``scripts/build_rcssserver.sh``). Each real server is a child process on free ports that the
+test always stops; every wait has a deadline (the environment's ``timeout`` per cycle,
+``kick_off_timeout`` per reset, pytest-timeout per test).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fakes.fake_rcssserver import FakeRcssServer
+from helpers import local_run
+
+from mava_core.registry import PluginRegistry, Registry
+from mava_plugins.envs import robocup_plugin
+from mava_plugins.envs.robocup import KICKABLE_DISTANCE, MAX_DISTANCE, RoboCupError, observation_fields
+from mava_plugins.envs.robocup_server import CONNECT_WAIT, RcssServerProcess, find_rcssserver
+
+pytestmark = pytest.mark.timeout(120)
+
+HAVE_SERVER = find_rcssserver() is not None
+NO_SERVER = "no rcssserver binary ($RCSSSERVER, PATH or the cache): build it with `make robocup-server`"
+
+
+def real_server_only(test):
+    """Mark a test ``rcssserver`` and skip it, saying why, when no server is built."""
+    return pytest.mark.rcssserver(pytest.mark.skipif(not HAVE_SERVER, reason=NO_SERVER)(test))
+
+FIELDS = observation_fields(3)
+BALL_SEEN, BALL_DISTANCE, BALL_DIRECTION = (FIELDS.index(k) for k in ("ball_seen", "ball_distance", "ball_direction"))
+
+
+def _family():
+    registry = Registry()
+    robocup_plugin.mava_register(registry=PluginRegistry(registry, "robocup"))
+    return registry.get("environment", "robocup")
+
+
+class _Soccer:
+    """Makes environments against a real rcssserver (env.server=auto) or the scripted one, and
+    knows what differs between them: the cycles each waits before kick-off and after a goal."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.connect_wait = CONNECT_WAIT if kind == "real" else 3
+        self.after_goal_wait = 50 if kind == "real" else 5  # rcssserver's TouchRef::AFTER_GOAL_WAIT
+        self.envs, self.fakes = [], []
+
+    def make(self, task="1v1", synch_mode=True, time_over_at=None, **options):
+        """``time_over_at``: game cycles of the match (real: one half of time_over_at / 10 s)."""
+        options = {"synch_mode": synch_mode, "timeout": 5.0, **options}
+        if self.kind == "real":
+            options["server"] = "auto"
+            if time_over_at is not None:
+                options["server_args"] = f"server::half_time={time_over_at / 10:g} server::nr_normal_halfs=1"
+        else:
+            fake = FakeRcssServer(synch=synch_mode, time_over_at=time_over_at, connect_wait=self.connect_wait,
+                                  after_goal_wait=self.after_goal_wait)
+            fake.start()
+            self.fakes.append(fake)
+            options["port"] = fake.port
+        env = _family().make(task, **options)
+        self.envs.append(env)
+        return env
+
+    def kill(self, env) -> None:
+        """End the server under ``env`` at once."""
+        if self.kind == "real":
+            env.server_process.process.kill()
+            env.server_process.wait(timeout=5.0)
+        else:
+            self.fakes[self.envs.index(env)].stop()
+
+    def exited(self, env, timeout: float) -> bool:
+        """Whether the server under ``env`` has exited by itself, waiting up to ``timeout`` s."""
+        if self.kind == "real":
+            return env.server_process.wait(timeout=timeout) is not None
+        fake = self.fakes[self.envs.index(env)]
+        fake.join(timeout=timeout)
+        return not fake.is_alive()
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+        for fake in self.fakes:
+            fake.stop()
+
+
+REAL = pytest.param("real", marks=[pytest.mark.rcssserver, pytest.mark.skipif(not HAVE_SERVER, reason=NO_SERVER)])
+
+
+@pytest.fixture(params=[REAL, "fake"])
+def soccer(request):
+    """The same assertions against the real rcssserver and the scripted one; servers always stopped."""
+    harness = _Soccer(request.param)
+    yield harness
+    harness.close()
+
+
+def _attacker(observation: np.ndarray) -> int:
+    """A scripted left player: turn to the ball, run to it, shoot at the goal when it is kickable."""
+    if observation[BALL_SEEN] < 0.5:
+        return 6  # turn towards where the ball was last seen
+    if observation[BALL_DISTANCE] * MAX_DISTANCE < KICKABLE_DISTANCE - 0.05:
+        return 9
+    if abs(observation[BALL_DIRECTION] * 180.0) > 12.0:
+        return 6
+    return 1
+
+
+
+@pytest.mark.parametrize("task,synch", [("1v1", True), ("2v2", True), ("1v1", False)])
+def test_full_episodes(soccer, task, synch):
+    """Several episodes of random play, in synch and (the server's own clock) non-synch mode.
+
+    The first reset waits out the frozen before_kick_off (connect_wait cycles), never more."""
+    cycle_limit = 60 if synch else 15
+    env = soccer.make(task, synch_mode=synch, cycle_limit=cycle_limit)
+    rng = np.random.default_rng(0)
+    ids = env.multi_agent_spec().agent_ids
+    for episode in range(3):
+        timestep = env.reset()
+        if episode == 0:
+            assert 1 <= env.dead_cycles <= soccer.connect_wait + 2
+        assert timestep.first()
+        # an episode starts at a kick-off or in play, never in a frozen mode
+        assert env.play_mode.startswith(("kick_off_", "play_on")), env.play_mode
+        obs = timestep.observation["left_0"].observation
+        assert obs.shape == (len(FIELDS),) and np.all(np.isfinite(obs))
+        steps = 0
+        while not timestep.last():
+            timestep = env.step({aid: int(rng.integers(0, 10)) for aid in ids})
+            steps += 1
+        metrics = env.metrics()
+        assert metrics["timeout"] + metrics["goal"] == 1.0
+        assert steps == cycle_limit or metrics["goal"] == 1.0
+    assert env.connections == 1  # one server, one connection for all episodes
+
+
+def test_a_goal_and_the_reset_after_it(soccer):
+    """A scripted attacker against a right player that does nothing scores; the reset after it
+    waits out the frozen after-goal cycles and the next episode starts at the right team's kick-off."""
+    env = soccer.make("1v1", cycle_limit=600, goal_reward=1.0)
+    timestep = env.reset()
+    dead_before = env.dead_cycles
+    steps = 0
+    while not timestep.last():
+        timestep = env.step({"left_0": _attacker(timestep.observation["left_0"].observation), "right_0": 0})
+        steps += 1
+    assert env.metrics()["goal"] == 1.0, (steps, env.play_mode, env.score)
+    assert timestep.reward == {"left_0": 1.0, "right_0": -1.0}
+    assert timestep.discount == {"left_0": 0.0, "right_0": 0.0}
+    assert env.score == {"l": 1, "r": 0} and env.play_mode == "goal_l"
+    obs = dict(zip(FIELDS, timestep.observation["left_0"].observation.tolist()))
+    assert obs["score_own"] == pytest.approx(0.1) and obs["play_mode_goal"] == 1.0
+    timestep = env.reset()
+    assert timestep.first() and env.metrics() == {}
+    assert env.play_mode == "kick_off_r"
+    assert soccer.after_goal_wait - 2 <= env.dead_cycles - dead_before <= soccer.after_goal_wait + 2
+    for _ in range(5):
+        timestep = env.step({"left_0": 0, "right_0": 0})
+        assert timestep.mid() and timestep.reward == {"left_0": 0.0, "right_0": 0.0}
+    assert env.connections == 1
+
+
+def test_time_over_ends_the_episode_and_the_server(soccer):
+    """A 30-cycle match: ``time_over`` ends the episode (discount 0) and then the server exits."""
+    env = soccer.make("1v1", cycle_limit=500, time_over_at=30)
+    timestep = env.reset()
+    steps = 0
+    while not timestep.last():
+        timestep = env.step({"left_0": 0, "right_0": 0})
+        steps += 1
+    assert env.play_mode == "time_over" and env.metrics()["time_over"] == 1.0
+    assert env.metrics()["timeout"] == 0.0 and set(timestep.discount.values()) == {0.0}
+    assert 28 <= steps <= 31
+    assert soccer.exited(env, timeout=5.0)
+
+
+@pytest.mark.parametrize("synch", [True, False])
+def test_killing_the_server_mid_episode_is_a_clear_error(soccer, synch):
+    env = soccer.make("1v1", synch_mode=synch, timeout=2.0)
+    env.reset()
+    env.step({"left_0": 1, "right_0": 1})
+    soccer.kill(env)
+    with pytest.raises(RoboCupError, match=rf"rcssserver at {env.address.replace('.', '[.]')}"):
+        for _ in range(3):
+            env.step({"left_0": 1, "right_0": 1})
+
+
+# ----------------------------------------------------------------------------- real server only
+@real_server_only
+def test_after_time_over_the_next_reset_starts_a_new_server():
+    env = _family().make("1v1", server="auto", synch_mode=True, server_args="server::half_time=1 server::nr_normal_halfs=1")
+    try:
+        timestep = env.reset()
+        while not timestep.last():
+            timestep = env.step({"left_0": 0, "right_0": 0})
+        first = env.server_process
+        assert env.play_mode == "time_over" and first.wait(timeout=5.0) is not None
+        env.reset()
+        assert env.connections == 2 and env.server_process is not first and env.server_process.alive()
+        assert env.step({"left_0": 0, "right_0": 0}).mid()
+        killed = env.server_process
+        killed.process.kill()
+        killed.wait(timeout=5.0)
+        env.reset()  # a server that died between episodes is replaced too
+        assert env.connections == 3 and env.server_process is not killed
+    finally:
+        env.close()
+    assert first.process.poll() is not None and killed.process.poll() is not None
+
+
+@real_server_only
+def test_an_external_server_restarted_between_episodes():
+    """``env.server=external`` plays a server started elsewhere; when it is replaced by a new
+    one on the same port, the next reset reconnects; a killed one is a clear error at reset."""
+    first = RcssServerProcess(synch_mode=True, seed=1)
+    env = _family().make("1v1", port=first.port, synch_mode=True, cycle_limit=5, timeout=2.0)
+    second = None
+    try:
+        env.reset()
+        assert env.step({"left_0": 0, "right_0": 0}).mid()
+        first.stop()
+        second = RcssServerProcess(synch_mode=True, seed=2, port=first.port)
+        timestep = env.reset()
+        assert timestep.first() and env.connections == 2
+        assert env.step({"left_0": 0, "right_0": 0}).mid()
+        second.stop()
+        with pytest.raises(RoboCupError, match=rf"no rcssserver answered at 127[.]0[.]0[.]1:{first.port} within 2 s"):
+            env.reset()
+    finally:
+        env.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+@pytest.mark.slow
+@real_server_only
+def test_madqn_learns_to_chase_the_ball(tmp_path):
+    """MADQN with the ball-distance shaping beats a random policy on the real server.
+
+    Both teams learn (shared weights per team); the return is the sum over both players of the
+    metres closed on the ball per 60-cycle episode. Margin: see the assertion."""
+    summary, _ = local_run(
+        tmp_path, "madqn", "robocup:1v1", env_steps=3_000, seed=0, eval_episodes=4, random_baseline_episodes=4,
+        env_options={"server": "auto", "synch_mode": True, "cycle_limit": 60, "ball_distance_reward": 0.1,
+                     "goal_reward": 0.0},
+        overrides={"dataset.min_size": 200, "dataset.batch_size": 32, "exploration.decay_steps": 1_500,
+                   "target_update_period": 100, "learning_rate": 0.001},
+    )
+    print("MADQN robocup", summary["final_mean_return"], summary["random_return"])
+    assert math.isfinite(summary["final_mean_return"])
+    assert summary["final_mean_return"] >= summary["random_return"] + 1.0
