@@ -1,0 +1,1 @@
+"""Multi-seed experiments (``mava experiment``) and their statistical reports (``mava report``)."""
