@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--record", action="store_true", help="save the first episode as a video in RUN_DIR/videos")
     evaluate.add_argument("--record-format", choices=("gif", "mp4"), default=None, help="video format (default: the run's run.record_format)")
     evaluate.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
+    from mava_plugins.experiments.commands import add_commands  # experiment, report
+
+    add_commands(commands)
     return parser
 
 
@@ -238,7 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may come before or after the options
     unknown = [item for item in extra if item.startswith("-") or "=" not in item]
-    if unknown or (extra and args.command != "run"):
+    if unknown or (extra and args.command not in ("run", "experiment")):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
     if args.command == "run":
         # with --resume the positionals may be overrides only: key=value items are overrides wherever they are
@@ -246,6 +249,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.overrides = [item for item in positionals if "=" in item] + list(args.overrides) + extra
         named = [item for item in positionals if "=" not in item]
         args.system, args.environment = (named + [None, None])[:2]
+    if args.command == "experiment":  # overrides after the options
+        args.overrides = list(args.overrides) + extra
     try:
         from mava_core.plugins import get_plugin_manager
 
@@ -272,6 +277,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _cmd_run(parser, pm, args)
         if args.command == "evaluate":
             return _cmd_evaluate(pm, args)
+        if args.command in ("experiment", "report"):
+            from mava_plugins.experiments import commands as experiment_commands
+
+            return experiment_commands.run_experiment(args, pm) if args.command == "experiment" else experiment_commands.run_report(args)
     except RunInterrupted as error:
         return _interrupted(error, "mava: ")
     except MavaError as error:
