@@ -402,3 +402,18 @@ def test_smac_timestep_features_match_the_spec(fake_smac):
     stacked = _family().make("3m", seed=0, obs_timestep_number=True, obs_instead_of_state=True)
     stacked.reset()
     assert stacked.get_state().shape == stacked.multi_agent_spec().state.shape
+
+
+def test_smac_reset_before_the_first_episode_end_keeps_the_game_and_reward_scale(fake_smac):
+    """SMAC would launch a new game (leaving the old one running) and count enemy health into max_reward again."""
+    env = _family().make("3m", seed=0)
+    fake = env.smac_env
+    timestep = env.reset()
+    env.step(_random_actions(env.multi_agent_spec(), timestep, np.random.default_rng(0)))
+    env.reset()  # mid-way through the first episode
+    timestep = env.reset()
+    fake.fail_next_step()
+    assert env.step(_random_actions(env.multi_agent_spec(), timestep, np.random.default_rng(0))).last()
+    _run_episode(env)  # after a lost game, still in the first episode as SMAC counts them
+    assert fake.launches == 2  # the first game, and the one SMAC's restart after the lost game started
+    assert fake.max_reward == 3 * 10 + 200 + 3 * 45

@@ -141,3 +141,19 @@ def test_real_smac_heuristic_ai_and_options_reach_smac(game):
     abilities = {a.action_raw.unit_command.ability_id for a in game.game.actions_received[-1].actions}
     assert abilities == {23}  # ... and SMAC's heuristic AI attacks instead
     assert game.create_requests[0].player_setup[1].difficulty == 3  # sc_pb.Medium
+
+
+def test_real_smac_reset_before_the_first_episode_end_keeps_the_game_and_reward_scale(game):
+    """Unwrapped, SMAC would start a third game here, leave the second running, and scale rewards by 500, not 365."""
+    from pysc2.lib import protocol
+
+    env = _family().make("3m", seed=0)
+    rng = np.random.default_rng(0)
+    env.step(_random_actions(env.multi_agent_spec(), env.reset(), rng))
+    env.reset()  # mid-way through the first episode
+    timestep = env.reset()
+    game.game.fail_next = protocol.ProtocolError("the game went away")  # lost at the next step
+    assert env.step(_random_actions(env.multi_agent_spec(), timestep, rng)).last()
+    _run_episode(ContractCheckedEnvironment(env, name="smac:3m"))
+    assert len(game.processes) == 2 and [p.controller.closed for p in game.processes] == [True, False]
+    assert env.smac_env.max_reward == 3 * 10 + 200 + 3 * 45

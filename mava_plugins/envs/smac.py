@@ -21,7 +21,11 @@ seed=seed, **options)`` and wraps it in :class:`SMACEnvironment`:
 Both SMAC API generations work (see ``docs/environments/smac.md``): today's master, whose
 ``step`` reports ``dead_allies``/``dead_enemies`` in ``info`` (used as they are), and older
 releases without them (counted from the action masks and SMAC's ``death_tracker_enemy``).
-With ``obs_timestep_number``, master's observations are one longer than its
+A reset before SMAC has seen an episode end (after a lost game, or mid-way through the
+first episode) would make SMAC launch another StarCraft II and leave the running one behind,
+and count the enemies' health into its reward scale again; the wrapper marks the episode as
+counted first, so SMAC restarts the battle in the running game. With
+``obs_timestep_number``, master's observations are one longer than its
 ``get_env_info()["obs_shape"]`` (an always-zero slot reserved for the timestep, then the
 timestep appended); the wrapper drops that slot, so observations match the spec and end
 with the timestep.
@@ -198,6 +202,12 @@ class SMACEnvironment(MultiAgentEnvironment):
         return self._spec
 
     def reset(self) -> dm_env.TimeStep:
+        if self._started and getattr(self._env, "_episode_count", None) == 0:
+            # SMAC launches StarCraft II on every reset until an episode has ended (after a lost
+            # game, or a reset mid-way through the first episode): it would leave the running game
+            # behind and count the enemies' health into max_reward again, shrinking every later
+            # reward. Counting the episode makes it restart the battle in the running game instead.
+            self._env._episode_count = 1
         try:
             self._env.reset()
         except MavaError:

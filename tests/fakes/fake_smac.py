@@ -29,6 +29,8 @@ state)``, ``get_obs()``/``get_obs_agent(i)``, ``get_state()``, ``get_avail_actio
   won battle that killed every enemy from full health returns ``reward_scale_rate`` in all;
 * a lost connection to the game (:meth:`StarCraft2Env.fail_next_step`, for tests) makes
   ``step`` restart the game and return ``0, True, {}``, as SMAC does after a protocol error;
+* as in SMAC, every ``reset`` before the first episode has ended launches a game (SMAC
+  leaves the previous one running) and adds the enemies' health to ``max_reward`` again;
 * ``get_env_info()`` works before the first ``reset()``; ``get_obs()`` before it fails.
 
 Simplified: a 32x32 open map with no terrain, every unit has the same range (shoot 6,
@@ -135,7 +137,7 @@ class StarCraft2Env:
         self.n_actions = self.n_actions_no_attack + self.n_enemies
         self.max_reward = self.n_enemies * self.reward_death_value + self.reward_win
         self._rng = None
-        self._launched = False
+        self.launches = 0  # games started, for tests
         self._episode_count = 0
         self._episode_steps = 0
         self._total_steps = 0
@@ -151,7 +153,6 @@ class StarCraft2Env:
         self.last_action = np.zeros((self.n_agents, self.n_actions))
         self.actions_received = []  # every joint action, for tests
         self._fail_next_step = False
-        self._max_reward_counted = False
 
     # ------------------------------------------------------------------ sizes and info
     def get_obs_size(self):
@@ -199,7 +200,7 @@ class StarCraft2Env:
     # ------------------------------------------------------------------ episodes
     def _launch(self):
         self._rng = np.random.default_rng(self._seed)
-        self._launched = True
+        self.launches += 1
 
     def full_restart(self):
         """SMAC's answer to a protocol error: a new game (its units come with the next reset)."""
@@ -212,7 +213,7 @@ class StarCraft2Env:
 
     def reset(self):
         self._episode_steps = 0
-        if not self._launched:
+        if self._episode_count == 0:  # as SMAC: every reset before the first episode's end launches a game
             self._launch()
         rng = self._rng
         self.ally_pos = np.stack([np.full(self.n_agents, 12.0), 12.0 + 1.5 * np.arange(self.n_agents)], axis=1)
@@ -221,9 +222,8 @@ class StarCraft2Env:
         self.enemy_pos += rng.uniform(-0.5, 0.5, self.enemy_pos.shape)
         self.ally_health = np.full(self.n_agents, self.HEALTH)
         self.enemy_health = np.full(self.n_enemies, self.HEALTH)
-        if self._episode_count == 0 and not self._max_reward_counted:  # SMAC: in init_units, on the first reset
+        if self._episode_count == 0:  # as SMAC's init_units, on every reset until an episode has ended
             self.max_reward += self.n_enemies * self.HEALTH  # health_max + shield_max (no shields here)
-            self._max_reward_counted = True
         self.death_tracker_ally = np.zeros(self.n_agents)
         self.death_tracker_enemy = np.zeros(self.n_enemies)
         self.last_action = np.zeros((self.n_agents, self.n_actions))
