@@ -272,6 +272,7 @@ def test_options_are_checked():
         ({"server": "yes"}, "env.server", "must be 'external' (a server at env.host:env.port) or 'auto'"),
         ({"server_args": "server::half_time=3"}, "env.server_args", "only applies with env.server=auto"),
         ({"kick_off_timeout": -1}, "env.kick_off_timeout", "must be positive"),
+        ({"trainer_port": -1}, "env.trainer_port", "must be an integer between 0 and 65535"),
         ({"ball_distance_reward": "x"}, "env.ball_distance_reward", "must be a number"),
         ({"ball_to_goal_reward": float("nan")}, "env.ball_to_goal_reward", "must be a number"),
         ({"port": 70000}, "env.port", "must be an integer between 1 and 65535"),

@@ -44,61 +44,78 @@ def _family():
 
 
 class _Soccer:
-    """Makes environments against a real rcssserver (env.server=auto) or the scripted one, and
-    knows what differs between them: the cycles each waits before kick-off and after a goal."""
+    """Makes environments against a real rcssserver or the scripted one, and knows what differs.
+
+    ``real``: ``env.server=auto`` (the environment starts the server and resets episodes with a
+    trainer); ``real-external``: a real server started by the test, played as an external one
+    (no trainer: reset waits out the frozen cycles); ``fake``: the scripted server.
+    """
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.connect_wait = CONNECT_WAIT if kind == "real" else 3
-        self.after_goal_wait = 50 if kind == "real" else 5  # rcssserver's TouchRef::AFTER_GOAL_WAIT
-        self.envs, self.fakes = [], []
+        self.trainer = kind == "real"
+        self.connect_wait = {"real": 0, "real-external": CONNECT_WAIT, "fake": 3}[kind]
+        self.after_goal_wait = {"real": 0, "real-external": 50, "fake": 5}[kind]  # rcssserver: 50 cycles
+        self.envs, self.servers = [], []
 
     def make(self, task="1v1", synch_mode=True, time_over_at=None, **options):
         """``time_over_at``: game cycles of the match (real: one half of time_over_at / 10 s)."""
         options = {"synch_mode": synch_mode, "timeout": 5.0, **options}
+        server_args = f"server::half_time={time_over_at / 10:g} server::nr_normal_halfs=1" if time_over_at else ""
+        server = None
         if self.kind == "real":
-            options["server"] = "auto"
-            if time_over_at is not None:
-                options["server_args"] = f"server::half_time={time_over_at / 10:g} server::nr_normal_halfs=1"
+            options.update(server="auto", server_args=server_args)
+        elif self.kind == "real-external":
+            server = RcssServerProcess(synch_mode=synch_mode, seed=len(self.servers), extra_args=server_args)
+            options["port"] = server.port
         else:
-            fake = FakeRcssServer(synch=synch_mode, time_over_at=time_over_at, connect_wait=self.connect_wait,
-                                  after_goal_wait=self.after_goal_wait)
-            fake.start()
-            self.fakes.append(fake)
-            options["port"] = fake.port
+            server = FakeRcssServer(synch=synch_mode, time_over_at=time_over_at, connect_wait=self.connect_wait,
+                                    after_goal_wait=self.after_goal_wait)
+            server.start()
+            options["port"] = server.port
         env = _family().make(task, **options)
         self.envs.append(env)
+        self.servers.append(server)
         return env
+
+    def _server(self, env):
+        return env.server_process if self.kind == "real" else self.servers[self.envs.index(env)]
 
     def kill(self, env) -> None:
         """End the server under ``env`` at once."""
-        if self.kind == "real":
-            env.server_process.process.kill()
-            env.server_process.wait(timeout=5.0)
+        server = self._server(env)
+        if self.kind == "fake":
+            server.stop()
         else:
-            self.fakes[self.envs.index(env)].stop()
+            server.process.kill()
+            server.wait(timeout=5.0)
 
     def exited(self, env, timeout: float) -> bool:
         """Whether the server under ``env`` has exited by itself, waiting up to ``timeout`` s."""
-        if self.kind == "real":
-            return env.server_process.wait(timeout=timeout) is not None
-        fake = self.fakes[self.envs.index(env)]
-        fake.join(timeout=timeout)
-        return not fake.is_alive()
+        server = self._server(env)
+        if self.kind == "fake":
+            server.join(timeout=timeout)
+            return not server.is_alive()
+        return server.wait(timeout=timeout) is not None
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
-        for fake in self.fakes:
-            fake.stop()
+        for server in self.servers:
+            if server is not None:
+                server.stop()
 
 
 REAL = pytest.param("real", marks=[pytest.mark.rcssserver, pytest.mark.skipif(not HAVE_SERVER, reason=NO_SERVER)])
+REAL_EXTERNAL = pytest.param(
+    "real-external", marks=[pytest.mark.rcssserver, pytest.mark.skipif(not HAVE_SERVER, reason=NO_SERVER)]
+)
 
 
-@pytest.fixture(params=[REAL, "fake"])
+@pytest.fixture(params=[REAL, REAL_EXTERNAL, "fake"])
 def soccer(request):
-    """The same assertions against the real rcssserver and the scripted one; servers always stopped."""
+    """The same assertions against the real rcssserver (with and without a trainer) and the
+    scripted one; servers always stopped."""
     harness = _Soccer(request.param)
     yield harness
     harness.close()
@@ -127,11 +144,11 @@ def test_full_episodes(soccer, task, synch):
     ids = env.multi_agent_spec().agent_ids
     for episode in range(3):
         timestep = env.reset()
-        if episode == 0:
-            assert 1 <= env.dead_cycles <= soccer.connect_wait + 2
+        if episode == 0:  # frozen before_kick_off: connect_wait cycles (a trainer kicks off at once)
+            assert soccer.connect_wait - 3 <= env.dead_cycles <= soccer.connect_wait + 2
         assert timestep.first()
-        # an episode starts at a kick-off or in play, never in a frozen mode
-        assert env.play_mode.startswith(("kick_off_", "play_on")), env.play_mode
+        # an episode starts at a kick-off or in play (a trainer's reset: play_on), never in a frozen mode
+        assert env.play_mode == "play_on" if soccer.trainer else env.play_mode.startswith(("kick_off_", "play_on"))
         obs = timestep.observation["left_0"].observation
         assert obs.shape == (len(FIELDS),) and np.all(np.isfinite(obs))
         steps = 0
@@ -146,7 +163,8 @@ def test_full_episodes(soccer, task, synch):
 
 def test_a_goal_and_the_reset_after_it(soccer):
     """A scripted attacker against a right player that does nothing scores; the reset after it
-    waits out the frozen after-goal cycles and the next episode starts at the right team's kick-off."""
+    waits out the frozen after-goal cycles and the next episode starts at the right team's
+    kick-off (with a trainer: at once, in play_on from the centre)."""
     env = soccer.make("1v1", cycle_limit=600, goal_reward=1.0)
     timestep = env.reset()
     dead_before = env.dead_cycles
@@ -162,7 +180,7 @@ def test_a_goal_and_the_reset_after_it(soccer):
     assert obs["score_own"] == pytest.approx(0.1) and obs["play_mode_goal"] == 1.0
     timestep = env.reset()
     assert timestep.first() and env.metrics() == {}
-    assert env.play_mode == "kick_off_r"
+    assert env.play_mode == ("play_on" if soccer.trainer else "kick_off_r")
     assert soccer.after_goal_wait - 2 <= env.dead_cycles - dead_before <= soccer.after_goal_wait + 2
     for _ in range(5):
         timestep = env.step({"left_0": 0, "right_0": 0})

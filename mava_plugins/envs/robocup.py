@@ -15,9 +15,12 @@ protocol is the server's player protocol, version 15 (:mod:`mava_plugins.envs.ro
   ``sense_body`` — a new message, whatever time it carries: the server's clock stands still
   in ``before_kick_off``, after a goal and at ``time_over`` (with ``synch_mode=True`` each
   player also sends ``(done)``, for a server started with ``server::synch_mode=true``);
-* ``reset()`` moves the players to a kick-off formation and lets the cycles in which nothing
-  can happen pass (``before_kick_off`` until the server kicks off, the 50 cycles after a
-  goal), so an episode starts at a kick-off or in play;
+* ``reset()`` with a trainer (:mod:`mava_plugins.envs.robocup_trainer`; always with
+  ``server="auto"``, else when ``trainer_port`` is set) kicks off at once and puts the ball
+  and the players back in a kick-off formation in ``play_on``; without one it moves the
+  players with their own ``(move)`` and lets the cycles in which nothing can happen pass
+  (``before_kick_off`` until the server kicks off, the 50 cycles after a goal), so an episode
+  starts at a kick-off or in play;
 * play mode and score come from the referee's ``hear`` messages; the reward of a team is
   ``goal_reward * (goals scored - goals conceded)`` during the step plus the optional shaped
   terms (``ball_distance_reward``, ``ball_to_goal_reward``), shared by its players; an
@@ -60,6 +63,7 @@ from mava_plugins.envs.robocup_protocol import (  # noqa: F401  (re-exported: th
     play_mode_category,
 )
 from mava_plugins.envs.robocup_server import RcssServerProcess
+from mava_plugins.envs.robocup_trainer import Trainer
 from mava_plugins.envs.task_table import TaskTableFamily
 
 FAMILY = "robocup"
@@ -76,6 +80,7 @@ DEFAULT_OPTIONS: Dict[str, Any] = {
     "server_args": "",
     "host": "127.0.0.1",
     "port": 6000,
+    "trainer_port": 0,
     "timeout": 5.0,
     "kick_off_timeout": 60.0,
     "cycle_limit": 300,
@@ -191,6 +196,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         server_args: str = "",
         host: str = "127.0.0.1",
         port: int = 6000,
+        trainer_port: int = 0,
         timeout: float = 5.0,
         kick_off_timeout: float = 60.0,
         cycle_limit: int = 300,
@@ -209,6 +215,8 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         self._server_process: Optional[RcssServerProcess] = None
         self._servers_started = 0
         self._host, self._port, self._timeout = host, int(port), float(timeout)
+        self._trainer_port = int(trainer_port)
+        self._trainer: Optional[Trainer] = None
         self._kick_off_timeout = float(kick_off_timeout)
         self._cycle_limit = int(cycle_limit)
         self._goal_reward = float(goal_reward)
@@ -290,6 +298,10 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         try:
             for player in self._players:
                 self._init_player(player)
+            trainer_port = self._server_process.coach_port if self._server_process is not None else self._trainer_port
+            if trainer_port:
+                self._trainer = Trainer(self._host, trainer_port, self._timeout)
+                self._trainer.connect()
         except BaseException:
             self._close_sockets()
             raise
@@ -535,19 +547,54 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             return True
         return False
 
-    def _formation_moves(self) -> Dict[str, str]:
+    def _formation(self) -> List[Tuple[float, float]]:
+        """Each player's own-half kick-off position, in its team's coordinates (attacking +x)."""
         count = len(self._players) // 2
-        moves = {}
-        for position, player in enumerate(self._players):
-            index = position % count
-            # Own-half kick-off formation (the server mirrors the right team's coordinates).
-            x, y = -5.0 - 8.0 * index, (index - (count - 1) / 2.0) * 12.0
-            moves[player.agent_id] = f"(move {_format_number(x)} {_format_number(y)})"
-        return moves
+        return [
+            (-5.0 - 8.0 * (position % count), ((position % count) - (count - 1) / 2.0) * 12.0)
+            for position in range(len(self._players))
+        ]
+
+    def _formation_moves(self) -> Dict[str, str]:
+        # a player's (move) is in its team's coordinates: the server mirrors the right team's
+        return {
+            player.agent_id: f"(move {_format_number(x)} {_format_number(y)})"
+            for player, (x, y) in zip(self._players, self._formation())
+        }
+
+    def _trainer_reset(self) -> None:
+        """Put the ball on the centre spot and the players in formation, at rest with full
+        stamina, and play on: every episode starts alike, without frozen cycles."""
+        assert self._trainer is not None
+        commands = ["(start)"] if self._play_mode == "before_kick_off" else []  # kick off now
+        commands.append("(move (ball) 0 0)")
+        for player, (x, y) in zip(self._players, self._formation()):
+            # global coordinates: the left team attacks towards +x, the right team is mirrored
+            gx, gy, direction = (x, y, 0) if player.side == "l" else (-x, -y, 180)
+            commands.append(f"(move (player {player.team} {player.unum}) {_format_number(gx)} {_format_number(gy)} {direction} 0 0)")
+        commands += ["(recover)", "(change_mode play_on)"]
+        self._trainer.commands(commands)
+        for player in self._players:
+            if self._synch:
+                self._send(player, "(done)")
+        self._wait_for_cycle()
 
     def reset(self) -> dm_env.TimeStep:
         if self._needs_new_server():
             self._connect()
+        if self._trainer is not None:
+            self._trainer_reset()
+        else:
+            self._wait_for_kick_off()
+        self._episode_start_score = dict(self._score)
+        self._episode_cycles = 0
+        self._reset_next_step = False
+        self._metrics = {}
+        self._start_measurements()
+        return first_timestep(self._spec, self._observations())
+
+    def _wait_for_kick_off(self) -> None:
+        """Without a trainer: move the players to formation and let the frozen cycles pass."""
         moves = self._formation_moves()
         deadline = time.monotonic() + self._kick_off_timeout
         first = True
@@ -568,12 +615,6 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                     f"{self._kick_off_timeout:g} s (env.kick_off_timeout); start it with server::auto_mode=true "
                     f"and a small server::connect_wait, or use env.server=auto — see {DOCS}"
                 )
-        self._episode_start_score = dict(self._score)
-        self._episode_cycles = 0
-        self._reset_next_step = False
-        self._metrics = {}
-        self._start_measurements()
-        return first_timestep(self._spec, self._observations())
 
     def step(self, actions: Dict[str, Any]) -> dm_env.TimeStep:
         if self._reset_next_step:
@@ -639,6 +680,9 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         return dict(self._score)
 
     def _close_sockets(self) -> None:
+        if self._trainer is not None:
+            self._trainer.close()
+            self._trainer = None
         for player in self._players:
             if player.sock is not None:
                 try:
@@ -690,6 +734,7 @@ def _check_options(task: str, options: Dict[str, Any]) -> Dict[str, Any]:
         checked[key] = int(value)
 
     integer("port", 1, 65535)
+    integer("trainer_port", 0, 65535)
     integer("cycle_limit", 1)
     integer("nearest_players", 0, 21)
     for key in ("timeout", "kick_off_timeout", "goal_reward", "ball_distance_reward", "ball_to_goal_reward"):
@@ -729,7 +774,7 @@ class RoboCupFamily(TaskTableFamily):
     def make(cls, task: str = DEFAULT_TASK, seed: int = 0, **options: Any) -> RoboCupEnvironment:
         """Players for both teams; nothing connects until the first ``reset()``.
 
-        Options: ``server`` (``external``/``auto``), ``server_args``, ``host``, ``port``,
+        Options: ``server`` (``external``/``auto``), ``server_args``, ``host``, ``port``, ``trainer_port``,
         ``timeout`` and ``kick_off_timeout`` (seconds), ``cycle_limit``, ``goal_reward``,
         ``ball_distance_reward``, ``ball_to_goal_reward``, ``nearest_players``, ``synch_mode``,
         ``left_team``, ``right_team``.

@@ -7,7 +7,8 @@
 :class:`RcssServerProcess` starts one server on free UDP ports with the options that make it
 fit for training (see :func:`training_arguments`): it kicks off by itself a few cycles after it
 starts (``server::auto_mode``, ``server::connect_wait``), plays an endless match unless told
-otherwise (``server::half_time=-1``), exits two cycles after ``time_over``, and logs nothing.
+otherwise (``server::half_time=-1``), exits two cycles after ``time_over``, accepts a trainer
+on its ``coach_port`` (``server::coach_w_referee``) and logs nothing.
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def training_arguments(port: int, coach_port: int, olcoach_port: int, synch_mode
         f"server::olcoach_port={olcoach_port}",
         f"server::synch_mode={str(bool(synch_mode)).lower()}",
         "server::auto_mode=true",
+        "server::coach_w_referee=true",  # accept a trainer (robocup_trainer.py) beside the referee
         f"server::connect_wait={CONNECT_WAIT}",
         "server::kick_off_wait=10",
         "server::game_over_wait=2",
@@ -109,7 +111,8 @@ class RcssServerProcess:
             )
         self.binary = binary
         self.host = host
-        self.port, coach_port, olcoach_port = free_udp_ports(3)
+        self.port, self.coach_port, olcoach_port = free_udp_ports(3)
+        coach_port = self.coach_port
         if port is not None:
             self.port = int(port)
         extra = shlex.split(extra_args) if isinstance(extra_args, str) else list(extra_args)
