@@ -183,6 +183,21 @@ def run_cell(grid_data: Dict[str, Any], cell_data: Dict[str, Any], plugin_manage
     return builder.launch()
 
 
+#: written into a run directory by the Ray task that ran it: the Ray node, its address and the process
+RAY_TASK_FILE = "ray_task.json"
+
+
+def run_cell_as_ray_task(grid_data: Dict[str, Any], cell_data: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`run_cell` inside a Ray task; then notes where it ran in ``RAY_TASK_FILE``."""
+    import ray
+
+    summary = run_cell(grid_data, cell_data)
+    context = ray.get_runtime_context()
+    with open(os.path.join(cell_data["run_dir"], RAY_TASK_FILE), "w") as handle:
+        json.dump({"node_id": context.get_node_id(), "gcs_address": context.gcs_address, "pid": os.getpid()}, handle)
+    return summary
+
+
 # ------------------------------------------------------------------- the whole grid
 Report = Callable[[str], None]
 
@@ -231,7 +246,7 @@ def _run_ray(grid: Grid, cells: Sequence[Cell], options: Any, cpus_per_run: floa
     connected_here = not ray.is_initialized()
     if connected_here:
         _connect(ray, options)
-    task = ray.remote(run_cell).options(num_cpus=cpus_per_run, max_retries=0)
+    task = ray.remote(run_cell_as_ray_task).options(num_cpus=cpus_per_run, max_retries=0)
     # run directories are absolute: tasks may run in another working directory (or machine: use a shared filesystem)
     cells = [dataclasses.replace(c, run_dir=os.path.abspath(c.run_dir)) for c in cells]
     pending = {task.remote(grid.to_json(), dataclasses.asdict(cell)): cell for cell in cells}
