@@ -245,7 +245,7 @@ class SMACEnvironment(MultiAgentEnvironment):
         self._steps += 1
         if terminated and not info:
             return self._game_restarted(float(reward))
-        info = dict(info)
+        info = dict(info or {})
         observations = self._observations()
         self._last_info = info
         last = bool(terminated)
