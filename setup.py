@@ -61,6 +61,7 @@ builtin_plugins = [
     "checkpointing = mava_plugins.checkpointing.plugin",
     "recording = mava_plugins.recording.plugin",
     "placement = mava_plugins.placement.plugin",
+    "experiments = mava_plugins.experiments.plugin",
 ]
 
 setup(

@@ -12,10 +12,10 @@ import sys
 from typing import Any, List, Optional, Sequence
 
 from mava_core.config import parse_overrides
-from mava_core.errors import MavaError, RunInterrupted
+from mava_core.errors import MavaError, RunInterrupted, UnknownNameError
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(pm: Any) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mava", description="Mava: multi-agent reinforcement learning with plugins")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -54,9 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--record", action="store_true", help="save the first episode as a video in RUN_DIR/videos")
     evaluate.add_argument("--record-format", choices=("gif", "mp4"), default=None, help="video format (default: the run's run.record_format)")
     evaluate.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
-    from mava_plugins.experiments.commands import add_commands  # experiment, report
-
-    add_commands(commands)
+    pm.hook.mava_add_commands(commands=commands)  # the plugins' own subcommands
     return parser
 
 
@@ -78,6 +76,16 @@ def _cmd_plugins(pm, as_json: bool) -> int:
 def _cmd_list(pm, kind: str) -> int:
     for entry in pm.registry.entries(kind):
         print(f"{entry.name:<24} {entry.description}  [plugin: {entry.plugin}]")
+    return 0
+
+
+def _cmd_components(pm, kind: Optional[str]) -> int:
+    kinds = pm.registry.kinds()
+    if kind and kind not in kinds:
+        raise UnknownNameError("component kind", kind, kinds)
+    for each in [kind] if kind else kinds:
+        print(f"# {each}")
+        _cmd_list(pm, each)
     return 0
 
 
@@ -170,6 +178,31 @@ def _cmd_evaluate(pm, args) -> int:
     return 0
 
 
+def _warn_failed_plugins(pm: Any, prefix: str) -> None:
+    """One line on stderr naming every plugin that failed to load and why (non-strict mode goes on)."""
+    note = pm.failure_note() if pm is not None else ""
+    if note:
+        print(f"{prefix}warning: {note} (`mava plugins` lists every plugin)", file=sys.stderr)
+
+
+def _with_plugin_failures(error: MavaError, pm: Any) -> str:
+    """An unknown name's message, plus why the plugins that failed to load did (one of them may provide it)."""
+    note = pm.failure_note() if pm is not None and isinstance(error, UnknownNameError) else ""
+    return f"{error}; {note}" if note else str(error)
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (``mava envs | head``): stop quietly, as ``cat`` does.
+
+    Python would print a BrokenPipeError when it flushes stdout at exit; pointing stdout at
+    /dev/null first keeps that quiet too.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
+
+
 def _interrupted(error: RunInterrupted, prefix: str) -> int:
     print(f"{prefix}stopped: {error}", file=sys.stderr)
     return 128 + error.signal_number
@@ -210,6 +243,7 @@ def run_script(
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
     try:
+        _warn_failed_plugins(_current_plugin_manager(), "")
         if args.resume:
             flags = _flag_overrides(args) + parse_overrides(args.overrides)
             builder = _resumed_builder(args.resume, flags, run.system, run.environment, plugins=plugins)
@@ -226,7 +260,7 @@ def run_script(
     except RunInterrupted as error:
         return _interrupted(error, "")
     except MavaError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_with_plugin_failures(error, _current_plugin_manager())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -235,13 +269,21 @@ def run_script(
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = _parser()
+def _current_plugin_manager() -> Any:
+    from mava_core.plugins import get_plugin_manager
+
+    try:
+        return get_plugin_manager()
+    except MavaError:  # e.g. strict mode: the error being reported says why
+        return None
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse ``argv``; ``key=value`` overrides may come before or after a command's options."""
     args, extra = parser.parse_known_args(argv)
-    # key=value overrides may come before or after the options
     unknown = [item for item in extra if item.startswith("-") or "=" not in item]
-    if unknown or (extra and args.command not in ("run", "experiment")):
+    takes_overrides = isinstance(getattr(args, "overrides", None), list)  # a command with key=value positionals
+    if unknown or (extra and not takes_overrides):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
     if args.command == "run":
         # with --resume the positionals may be overrides only: key=value items are overrides wherever they are
@@ -249,47 +291,53 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.overrides = [item for item in positionals if "=" in item] + list(args.overrides) + extra
         named = [item for item in positionals if "=" not in item]
         args.system, args.environment = (named + [None, None])[:2]
-    if args.command == "experiment":  # overrides after the options
+    elif extra:
         args.overrides = list(args.overrides) + extra
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    pm = None
     try:
         from mava_core.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
-        if args.command == "plugins":
-            return _cmd_plugins(pm, args.json)
-        if args.command == "systems":
-            return _cmd_list(pm, "system")
-        if args.command == "envs":
-            return _cmd_envs(pm, args.json)
-        if args.command == "components":
-            from mava_core.errors import UnknownNameError
-            from mava_core.registry import KINDS
-
-            if args.kind and args.kind not in KINDS:
-                raise UnknownNameError("component kind", args.kind, KINDS)
-            for kind in [args.kind] if args.kind else KINDS:
-                print(f"# {kind}")
-                _cmd_list(pm, kind)
-            return 0
-        if args.command == "config":
-            return _cmd_config(pm, args.system)
-        if args.command == "run":
-            return _cmd_run(parser, pm, args)
-        if args.command == "evaluate":
-            return _cmd_evaluate(pm, args)
-        if args.command in ("experiment", "report"):
-            from mava_plugins.experiments import commands as experiment_commands
-
-            return experiment_commands.run_experiment(args, pm) if args.command == "experiment" else experiment_commands.run_report(args)
+        parser = _parser(pm)
+        args = _parse(parser, argv)
+        status = _dispatch(parser, pm, args)
+        sys.stdout.flush()  # a closed pipe shows here for output still buffered, not in Python's exit
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except RunInterrupted as error:
         return _interrupted(error, "mava: ")
     except MavaError as error:
-        print(f"mava: error: {error}", file=sys.stderr)
+        print(f"mava: error: {_with_plugin_failures(error, pm)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mava: interrupted", file=sys.stderr)
         return 130
-    return 1
+
+
+def _dispatch(parser: argparse.ArgumentParser, pm: Any, args: argparse.Namespace) -> int:
+    """Run the parsed command; user mistakes raise MavaError for ``main`` to print."""
+    if args.command == "plugins":
+        return _cmd_plugins(pm, args.json)
+    if args.command == "systems":
+        return _cmd_list(pm, "system")
+    if args.command == "envs":
+        return _cmd_envs(pm, args.json)
+    if args.command == "components":
+        return _cmd_components(pm, args.kind)
+    if args.command == "config":
+        return _cmd_config(pm, args.system)
+    _warn_failed_plugins(pm, "mava: ")  # run and evaluate go on without them, but say so
+    if args.command == "run":
+        return _cmd_run(parser, pm, args)
+    if args.command == "evaluate":
+        return _cmd_evaluate(pm, args)
+    return args.mava_command(args, pm)  # a plugin's command (mava_add_commands)
 
 
 if __name__ == "__main__":

@@ -57,8 +57,8 @@ def component(kind: str, name: str) -> Any:
 
 
 @dataclasses.dataclass
-class RunConfig:
-    """What to run and for how long. Set from ``mava run`` flags or ``run.KEY=VALUE``."""
+class RunSettings:
+    """The run settings the core itself uses; :class:`RunConfig` adds the plugins' declared ones."""
 
     system: str = "madqn"
     environment: str = "pettingzoo:simple_spread_v3"
@@ -66,11 +66,13 @@ class RunConfig:
     executors: int = bounded(1, minimum=1, maximum=256, help="number of acting processes")
     envs_per_executor: int = bounded(
         1, minimum=1, maximum=256,
-        help="environment copies each executor steps together, with one batched policy call per step (feedforward systems)",
+        help="environment copies each executor steps together, with one batched policy call per step "
+        "(feedforward systems)",
     )
     env_steps: int = bounded(50_000, minimum=1, help="budget of environment steps, summed over executors")
     max_seconds: float = bounded(
-        0.0, minimum=0.0, help="wall-clock budget of this launch in seconds: the run then ends as at its step budget (0: none)"
+        0.0, minimum=0.0,
+        help="wall-clock budget of this launch in seconds: the run then ends as at its step budget (0: none)",
     )
     seed: int = bounded(0, minimum=0)
     run_dir: Optional[str] = None
@@ -83,29 +85,139 @@ class RunConfig:
     check_environment: bool = True
     on_executor_error: str = bounded(
         "restart", choices=("restart", "continue", "stop"),
-        help="when an executor's environment raises: restart it in a fresh environment, continue with the other executors, or stop the run",
+        help="when an executor's environment raises: restart it in a fresh environment, continue with the other "
+        "executors, or stop the run",
     )
     executor_max_restarts: int = bounded(
         3, minimum=0, help="fresh environments one executor may get (run.on_executor_error=restart) before the run stops",
     )
-    checkpoint: bool = bounded(True, help="write checkpoints (trainer, counts, replay) into run_dir/checkpoints")
-    checkpoint_every: int = bounded(0, minimum=0, help="environment steps between checkpoints; 0: only at exit")
-    checkpoint_every_seconds: float = bounded(600.0, minimum=0.0, help="seconds between checkpoints; 0: only at exit")
-    checkpoint_keep: int = bounded(2, minimum=1, help="checkpoints kept (the oldest are removed)")
     env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
     eval_env_options: Dict[str, Any] = dataclasses.field(
-        default_factory=dict, metadata={"help": "environment options for the evaluator's (and the random baseline's) environment only, on top of env_options"}
-    )
-    record_eval: bool = bounded(False, help="save the first episode of every evaluation as a video in run_dir/videos")
-    record_format: str = bounded("gif", choices=("gif", "mp4"), help="video format of run.record_eval (mp4 needs mava[record])")
-    record_fps: int = bounded(10, minimum=1, maximum=60, help="frames per second of recorded videos")
-    device: str = bounded(
-        "auto", choices=("auto", "cpu", "gpu"),
-        help="where the trainer trains (placement plugin): auto, the GPU when there is one; gpu, refuse to start without one; cpu. Other nodes stay on the CPU",
+        default_factory=dict,
+        metadata={"help": "environment options for the evaluator's (and the random baseline's) environment only, "
+                  "on top of env_options"},
     )
     backend_options: Dict[str, Any] = dataclasses.field(
-        default_factory=dict, metadata={"help": "options of the chosen backend's Config, set with run.backend_options.KEY=VALUE"}
+        default_factory=dict,
+        metadata={"help": "options of the chosen backend's Config, set with run.backend_options.KEY=VALUE"},
     )
+
+
+_CORE_RUN_FIELDS = frozenset(f.name for f in dataclasses.fields(RunSettings))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOption:
+    """One ``run.KEY`` setting a plugin declared: its type, default, checks (``minimum`` ...) and help."""
+
+    name: str
+    annotation: Any
+    default: Any
+    metadata: Mapping[str, Any]
+    plugin: str
+
+
+class RunOptions:
+    """What a plugin's ``mava_add_run_options(options)`` hook receives: it declares ``run.KEY`` settings.
+
+    ``options.add("record_fps", int, 10, minimum=1, maximum=60, help="...")`` makes
+    ``run.record_fps`` a setting like the core's own: set by ``run.record_fps=30`` overrides or
+    ``RunConfig(record_fps=30)``, type-checked and range-checked with the same one-line errors,
+    listed by ``mava config`` and saved in ``config.json``. Read it as ``run.record_fps``.
+    """
+
+    def __init__(self, declared: Dict[str, RunOption], plugin: str):
+        self._declared = declared
+        self.plugin = plugin
+
+    def add(
+        self,
+        name: str,
+        annotation: Any,
+        default: Any,
+        *,
+        minimum: Optional[float] = None,
+        maximum: Optional[float] = None,
+        choices: Optional[Iterable[Any]] = None,
+        help: str = "",
+    ) -> None:
+        """Declare ``run.<name>`` of type ``annotation`` (bool, int, float, str, Tuple[str, ...] ...)."""
+        from mava_core.errors import PluginError
+
+        if name in _CORE_RUN_FIELDS or name.startswith("_") or not name.isidentifier():
+            raise PluginError(f"plugin {self.plugin!r} declares run option {name!r}, which is not a free run key")
+        if name in self._declared:
+            raise PluginError(
+                f"run option {name!r} is declared by two plugins: {self._declared[name].plugin!r} and {self.plugin!r}"
+            )
+        if isinstance(default, (list, dict, set)):
+            raise PluginError(f"plugin {self.plugin!r}: run option {name!r} needs an immutable default (a tuple)")
+        meta = check(minimum, maximum, choices, help=help)
+        self._declared[name] = RunOption(name, annotation, default, meta, self.plugin)
+
+
+class RunConfig(RunSettings):
+    """What to run and for how long. Set from ``mava run`` flags or ``run.KEY=VALUE``.
+
+    The core's settings are :class:`RunSettings` fields; plugins declare the others through
+    ``mava_add_run_options`` (e.g. ``run.checkpoint``, ``run.device``, ``run.record_eval``).
+    Keyword arguments naming plugin settings are kept as given and checked against the
+    declarations when a :class:`~mava_core.system.SystemBuilder` takes the config
+    (:func:`bind_run_options`): an undeclared one is an unknown key there.
+    """
+
+    def __init__(self, **values: Any):
+        plugin_values = {name: values.pop(name) for name in list(values) if name not in _CORE_RUN_FIELDS}
+        object.__setattr__(self, "_plugin_values", plugin_values)
+        object.__setattr__(self, "_explicit", set(plugin_values))
+        object.__setattr__(self, "_declared", {})
+        super().__init__(**values)
+
+    def __getattr__(self, name: str) -> Any:  # only for names that are not core fields
+        values = self.__dict__.get("_plugin_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"run has no setting {name!r} (is the plugin that declares it loaded?)")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _CORE_RUN_FIELDS or name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self._plugin_values[name] = value
+            self._explicit.add(name)
+
+    def plugin_options(self) -> List[RunOption]:
+        """The plugin-declared settings this config is bound to, in declaration order."""
+        return list(self._declared.values())
+
+
+def bind_run_options(run: RunConfig, declared: Mapping[str, RunOption]) -> None:
+    """Bind ``run`` to the plugins' declared settings: defaults for unset ones, ConfigError for unknown ones."""
+    values = {name: value for name, value in run._plugin_values.items() if name in run._explicit}
+    unknown = [name for name in values if name not in declared]
+    if unknown:
+        valid = [f.name for f in dataclasses.fields(RunSettings)] + list(declared)
+        raise ConfigError(f"run.{unknown[0]}", f"unknown key; valid keys here are: {', '.join(valid)}")
+    for name, option in declared.items():
+        values.setdefault(name, option.default)
+    object.__setattr__(run, "_plugin_values", values)
+    object.__setattr__(run, "_declared", dict(declared))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setting:
+    name: str
+    annotation: Any
+    metadata: Mapping[str, Any]
+
+
+def _settings(config: Any) -> List[_Setting]:
+    """Every settable field of a config dataclass; for a RunConfig, its plugin options too."""
+    hints = _hints(config)
+    rows = [_Setting(f.name, hints[f.name], f.metadata) for f in dataclasses.fields(config)]
+    if isinstance(config, RunConfig):
+        rows += [_Setting(o.name, o.annotation, o.metadata) for o in config.plugin_options()]
+    return rows
 
 
 # ---------------------------------------------------------------------------- coercion
@@ -213,7 +325,8 @@ def _hints(obj: Any) -> Dict[str, Any]:
 
 
 def field_names(obj: Any) -> List[str]:
-    return [f.name for f in dataclasses.fields(obj)]
+    """The settable keys of a config dataclass (a RunConfig's plugin options included)."""
+    return [setting.name for setting in _settings(obj)]
 
 
 # ---------------------------------------------------------------------------- overrides
@@ -233,7 +346,7 @@ def set_value(config: Any, key: str, value: Any, resolve_component: Optional[Com
     names = field_names(config)
     if head not in names:
         raise ConfigError(full, f"unknown key; valid keys here are: {', '.join(names)}")
-    annotation = _hints(config)[head]
+    annotation = next(setting.annotation for setting in _settings(config) if setting.name == head)
     current = getattr(config, head)
     if isinstance(current, Component):
         if not rest or rest == "name":
@@ -302,8 +415,7 @@ def validate(config: Any, prefix: str = "") -> None:
 
 
 def _validate_fields(config: Any, prefix: str) -> None:
-    hints = _hints(config)
-    for f in dataclasses.fields(config):
+    for f in _settings(config):
         key = f"{prefix}{f.name}"
         value = getattr(config, f.name)
         if isinstance(value, Component):
@@ -313,7 +425,7 @@ def _validate_fields(config: Any, prefix: str) -> None:
         if dataclasses.is_dataclass(value):
             validate(value, f"{key}.")
             continue
-        annotation = hints[f.name]
+        annotation = f.annotation
         checked = coerce(key, annotation, value)
         values = checked if isinstance(checked, tuple) else (checked,)
         for item in values:
@@ -339,7 +451,7 @@ def to_dict(config: Any) -> Any:
         options = to_dict(config.options) if config.options is not None else None
         return {"kind": config.kind, "name": config.name, "options": options}
     if dataclasses.is_dataclass(config):
-        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+        return {f.name: to_dict(getattr(config, f.name)) for f in _settings(config)}
     if isinstance(config, tuple):
         return list(config)
     return config
@@ -348,8 +460,7 @@ def to_dict(config: Any) -> Any:
 def describe(config: Any, prefix: str = "") -> List[Tuple[str, str, Any, str]]:
     """Rows of (key, type, value, help) for every settable key, for ``mava config``."""
     rows = []
-    hints = _hints(config)
-    for f in dataclasses.fields(config):
+    for f in _settings(config):
         key = f"{prefix}{f.name}"
         value = getattr(config, f.name)
         if isinstance(value, Component):
@@ -359,5 +470,5 @@ def describe(config: Any, prefix: str = "") -> List[Tuple[str, str, Any, str]]:
         elif dataclasses.is_dataclass(value):
             rows.extend(describe(value, f"{key}."))
         else:
-            rows.append((key, _type_name(hints[f.name]), value, f.metadata.get("help", "")))
+            rows.append((key, _type_name(f.annotation), value, f.metadata.get("help", "")))
     return rows

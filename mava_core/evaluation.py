@@ -6,16 +6,17 @@ takes over what the executors' environments saved (merged over executors: e.g. t
 statistics of normalisation wrappers, as last saved), and the evaluator plays
 ``episodes`` greedy episodes. The result (mean and spread of the return, mean environment
 metrics, every episode's return) is printed and written to ``RUN_DIR/evaluation.json``.
-With ``record``, the first episode is saved as a video by the ``recording`` plugin
-(``RUN_DIR/videos/checkpoint_<ID>.<gif|mp4>``).
+With ``record``, the first episode is saved as a video by whichever plugin implements
+``mava_evaluation_record`` (the built-in ``recording`` plugin writes
+``RUN_DIR/videos/checkpoint_<ID>.<gif|mp4>``).
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from mava_core.errors import ConfigError
+from mava_core.errors import ConfigError, MavaError
 
 RESULT_FILE = "evaluation.json"
 
@@ -31,35 +32,38 @@ def evaluate_run(
 ) -> Dict[str, Any]:
     """Evaluate the latest (or the chosen) checkpoint of the run in ``run_dir``; returns the result."""
     from mava_core.environment_state import restore_merged
+    from mava_core.plugins import get_plugin_manager
     from mava_core.saved_runs import builder_from_run_dir
     from mava_core.variables import VariableSource
     from mava_core.workers import summarise_episodes
 
     if episodes < 1:
         raise ConfigError("--episodes", f"must be >= 1, got {episodes}")
-    overrides = [("run.checkpoint", True)]
+    declared = (plugin_manager if plugin_manager is not None else get_plugin_manager()).run_options
+    overrides: List[Tuple[str, Any]] = [("run.checkpoint", True)] if "checkpoint" in declared else []
     if record:
+        if "record_eval" not in declared:
+            raise MavaError("--record needs a plugin that records videos (run.record_eval); the 'recording' plugin is not loaded")
         overrides += [("run.record_eval", True)] + ([("run.record_format", record_format)] if record_format else [])
     builder = builder_from_run_dir(run_dir, overrides, plugin_manager=plugin_manager, plugins=plugins)
-    if record:
-        from mava_plugins.recording.evaluator import check_can_record
-
-        check_can_record(builder)  # the environment renders, the video writer is installed
+    checkpointer = builder.checkpointer
+    if checkpointer is None:
+        raise MavaError("mava evaluate needs a checkpointer plugin (mava_checkpointer); none is loaded")
     system = builder.system
     networks = system.make_networks()
     groups = system.policy_variables(networks)
-    entry = builder.checkpointer.restore_policy(groups, checkpoint_id)
+    entry = checkpointer.restore_policy(groups, checkpoint_id)
     loop, executor = builder.make_executor(0, None, VariableSource(groups), evaluation=True)
-    restore_merged(builder.checkpointer, loop.environment)  # e.g. the executors' normalisation statistics
+    restore_merged(checkpointer, loop.environment)  # e.g. the executors' normalisation statistics
     executor.update(wait=True)
     results = []
     video = None
     if record:
-        from mava_plugins.recording.recorder import VIDEOS, record_episode
-
-        video = os.path.join(run_dir, VIDEOS, f"checkpoint_{entry['id']}.{builder.run.record_format}")
-        results.append(record_episode(loop, video, fps=builder.run.record_fps))
-        results[0].pop("video", None)
+        recorded = builder.hooks.mava_evaluation_record(builder=builder, loop=loop, name=f"checkpoint_{entry['id']}")
+        if recorded is None:
+            raise MavaError("--record: no plugin recorded the episode (no mava_evaluation_record implementation answered)")
+        video = recorded.pop("video", None)
+        results.append(recorded)
     results += [loop.run_episode() for _ in range(episodes - len(results))]
     loop.environment.close()
     counts = entry["counts"]

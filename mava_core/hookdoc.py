@@ -76,8 +76,9 @@ def mava_program_launch(program, builder):
     return summary
 ```
 
-The built-in `loggers` plugin wraps `mava_program_launch` the same way (with pluggy's older
-`hookwrapper=True` style) to draw the learning curve after every run, however it ended.
+The built-in `loggers` plugin wraps `mava_program_launch` the same way (a
+`@hookimpl(wrapper=True)` whose `finally` clause draws the learning curve after every run,
+however it ended).
 
 - **Hot paths.** Executor and environment-loop hooks fire on every environment step: keep
   them cheap. `mava_trainer_loss` and `mava_trainer_after_gradients` run while the training

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    import argparse
+
     import dm_env
 
-    from mava_core.config import RunConfig
+    from mava_core.config import RunConfig, RunOptions
     from mava_core.environment_loop import EnvironmentLoop
     from mava_core.executor import Executor
     from mava_core.program import Program
@@ -42,9 +44,43 @@ def mava_register(registry: "PluginRegistry") -> None:
     Fires once per plugin when the plugin manager loads it (before any run is built).
     ``registry`` is bound to the calling plugin, so every registration is attributed to it:
     ``registry.add(kind, name, target, description=...)`` where ``kind`` is one of
-    :data:`mava_core.registry.KINDS` and ``target`` is an object or a lazy
-    ``"module:attribute"`` string. Registering a name another plugin already registered for
-    the same kind raises :class:`~mava_core.errors.PluginConflictError`. Returns nothing.
+    :data:`mava_core.registry.CORE_KINDS` or a kind some plugin declared, and ``target`` is
+    an object or a lazy ``"module:attribute"`` string. Registering a name another plugin
+    already registered for the same kind raises :class:`~mava_core.errors.PluginConflictError`.
+    A plugin that brings a new kind of component declares it with
+    ``registry.add_kind(kind, description)`` (any plugin may then register that kind,
+    whatever the load order); one whose lazy targets import optional packages names the
+    pip extra that installs each with ``registry.add_extra(package, extra)``, so a missing
+    package is reported as ``pip install 'mava[extra]'``. Returns nothing.
+    """
+
+
+@hookspec
+def mava_add_run_options(options: "RunOptions") -> None:
+    """Declare the ``run.KEY`` settings this plugin reads, as pytest's ``pytest_addoption`` does.
+
+    Fires once per plugin when the plugin manager loads it, before its ``mava_register``.
+    ``options.add(name, type, default, minimum=..., maximum=..., choices=..., help=...)``
+    declares ``run.<name>``: it is then set like the core's settings (``run.<name>=VALUE``
+    overrides, ``RunConfig(<name>=...)``), checked with the same one-line errors, listed by
+    ``mava config`` and saved in ``config.json``; read it as ``run.<name>``. Declaring a key
+    the core or another plugin has is a :class:`~mava_core.errors.PluginError`. Returns nothing.
+    """
+
+
+# --------------------------------------------------------------------------- command line
+@hookspec
+def mava_add_commands(commands: "argparse._SubParsersAction") -> None:
+    """Add subcommands to the ``mava`` command (as ``mava experiment`` is added).
+
+    Fires once per ``mava`` invocation, in its process, before the arguments are parsed.
+    ``commands`` is the ``argparse`` subparsers object: add a parser with
+    ``commands.add_parser(name, help=...)``, its arguments, and
+    ``parser.set_defaults(mava_command=run)``, where ``run(args, plugin_manager)`` does the
+    work and returns the exit status. A :class:`~mava_core.errors.MavaError` it raises is
+    printed as one line with exit status 2. A command with an ``overrides`` positional
+    (``nargs="*"``) also receives the ``key=value`` items given after its options.
+    Returns nothing.
     """
 
 
@@ -80,6 +116,21 @@ def mava_program_launch(program: "Program", builder: "SystemBuilder") -> Optiona
     ``builder.run.backend`` in the registry and calls its ``launch(program, builder)``.
     A plugin may return a summary dict itself to take over launching; a hook wrapper may time
     or guard the launch. Returns a dict with at least ``env_steps`` and ``trainer_steps``.
+    """
+
+
+# ----------------------------------------------------------------------------- evaluation
+@hookspec(firstresult=True)
+def mava_evaluation_record(builder: "SystemBuilder", loop: "EnvironmentLoop", name: str) -> Optional[Dict[str, Any]]:
+    """Play one episode of ``loop`` and save it as a video (``mava evaluate --record``).
+
+    First-result. Fires once, in ``mava evaluate``'s process, before the other evaluation
+    episodes; ``loop`` is the evaluator's loop with the checkpoint's policy loaded, and
+    ``name`` the video's file name without its extension (``checkpoint_<ID>``). Return the
+    episode's result (as ``loop.run_episode()`` returns it) with ``"video"``: the path
+    written, or ``None`` to defer. The built-in ``recording`` plugin writes
+    ``<run_dir>/videos/<name>.<run.record_format>``; with no implementation,
+    ``--record`` is refused.
     """
 
 

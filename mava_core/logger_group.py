@@ -1,4 +1,8 @@
-"""A group of loggers written to together, built from registered logger names."""
+"""A group of loggers written to together, built from registered ``logger`` components.
+
+Loggers reach the core as registered components (the built-in ones come from the
+``loggers`` plugin): the core only fans writes out to whatever names ``run.loggers`` lists.
+"""
 from __future__ import annotations
 
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union

@@ -8,23 +8,29 @@ entry-point group. Loading rules:
 * plugins named in ``MAVA_BLOCK_PLUGINS`` (comma separated) or passed as ``blocked=`` are
   not imported at all;
 * two plugins registering the same component name is an error naming both;
-* a hook implementation whose name matches no hook specification is an error at start-up.
+* a hook implementation whose name matches no hook specification is an error at start-up;
+* each plugin's ``mava_add_run_options`` declares its ``run.KEY`` settings
+  (:attr:`PluginManager.run_options`) and its ``mava_register`` its components, component
+  kinds and pip extras; registrations of a kind nobody declared are an error once every
+  plugin is loaded (so load order does not matter).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
 import os
-import traceback
 from typing import Any, Dict, Iterable, List, Optional
 
 import pluggy
 
 from mava_core import hookspecs
-from mava_core.errors import PluginError
+from mava_core.config import RunOption, RunOptions
+from mava_core.errors import MavaError, PluginError
 from mava_core.registry import PluginRegistry, Registry
 
 LOADED, BLOCKED, FAILED = "loaded", "blocked", "failed"
+#: the distribution whose plugins ``mava plugins`` marks as built in
+_OWN_DISTRIBUTION = "mava"
 
 
 @dataclasses.dataclass
@@ -69,7 +75,10 @@ class PluginManager:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self.registry = Registry()
+        #: ``run.KEY`` settings the plugins declared (``mava_add_run_options``), by key
+        self.run_options: Dict[str, RunOption] = {}
         self.plugins: Dict[str, PluginInfo] = {}
+        self._loading = False
         self.blocked = set(blocked) | set(_env_list("MAVA_BLOCK_PLUGINS"))
         self.strict = strict if strict is not None else os.environ.get("MAVA_STRICT_PLUGINS", "") not in ("", "0")
 
@@ -77,9 +86,16 @@ class PluginManager:
 
         self._pm.register(defaults, name="mava_core.defaults")
         if load_entry_points or entry_points is not None:
-            eps = entry_points if entry_points is not None else importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
-            for ep in sorted(eps, key=lambda e: e.name):
-                self._load_entry_point(ep)
+            eps = entry_points
+            if eps is None:
+                eps = importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
+            self._loading = True
+            try:
+                for ep in sorted(eps, key=lambda e: e.name):
+                    self._load_entry_point(ep)
+            finally:
+                self._loading = False
+            self.registry.check_kinds()
         self.check_hooks()
 
     # ------------------------------------------------------------------ loading
@@ -94,7 +110,7 @@ class PluginManager:
             module=ep.value,
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
-            builtin=ep.value.startswith("mava_plugins."),
+            builtin=dist is not None and dist.metadata["Name"] == _OWN_DISTRIBUTION,
         )
         if ep.name in self.plugins:
             raise PluginError(
@@ -109,7 +125,7 @@ class PluginManager:
             plugin = ep.load()
         except Exception as error:  # noqa: BLE001 - any import failure is reported by name
             info.status = FAILED
-            info.error = f"{type(error).__name__}: {error}"
+            info.error = f"{type(error).__name__}: {' '.join(str(error).split())}"  # one line
             if self.strict:
                 raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to load: {info.error}") from error
             return
@@ -131,10 +147,35 @@ class PluginManager:
             self._pm.unregister(name=name)  # a rejected plugin must not poison later registrations
             raise
         self.plugins[name] = info or PluginInfo(name, getattr(plugin, "__name__", repr(plugin)))
-        register = getattr(plugin, "mava_register", None)
-        if register is not None:
-            register(registry=PluginRegistry(self.registry, name))
+        try:
+            add_run_options = getattr(plugin, "mava_add_run_options", None)
+            if add_run_options is not None:
+                add_run_options(options=RunOptions(self.run_options, name))
+            register = getattr(plugin, "mava_register", None)
+            if register is not None:
+                register(registry=PluginRegistry(self.registry, name))
+            if not self._loading:
+                self.registry.check_kinds()
+        except MavaError:
+            self._forget(name)
+            raise
         return name
+
+    def _forget(self, name: str) -> None:
+        """Undo a plugin that was refused while registering, so it cannot poison later ones."""
+        self._pm.unregister(name=name)
+        self.plugins.pop(name, None)
+        self.registry.forget_plugin(name)
+        for key in [key for key, option in self.run_options.items() if option.plugin == name]:
+            del self.run_options[key]
+
+    def failures(self) -> List[PluginInfo]:
+        """Plugins that failed to load (non-strict mode), by name."""
+        return [info for info in sorted(self.plugins.values(), key=lambda i: i.name) if info.status == FAILED]
+
+    def failure_note(self) -> str:
+        """One line naming every plugin that failed to load and why, or ``""`` when none did."""
+        return "; ".join(f"plugin {info.name!r} failed to load: {info.error}" for info in self.failures())
 
     def check_hooks(self) -> None:
         """Fail on hook implementations that match no specification (typos, stale plugins)."""
@@ -148,12 +189,6 @@ class PluginManager:
                         f"plugin {impl.plugin_name!r} implements unknown hook {name!r}; "
                         f"known hooks start with 'mava_' and are listed in docs/hooks.md"
                     )
-
-    def plugin_for(self, module_name: str) -> Optional[str]:
-        for info in self.plugins.values():
-            if info.module == module_name:
-                return info.name
-        return None
 
     def report(self) -> List[Dict[str, Any]]:
         return [info.as_dict(self.registry) for info in sorted(self.plugins.values(), key=lambda i: i.name)]
@@ -175,6 +210,3 @@ def reset_plugin_manager() -> None:
     global _DEFAULT
     _DEFAULT = None
 
-
-def format_failure(error: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(error), error)).strip()

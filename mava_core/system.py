@@ -145,6 +145,7 @@ class SystemBuilder:
         self.resume_from: Optional[Dict[str, Any]] = None
         self._pm = None
         self._attach(plugin_manager)
+        cfg.bind_run_options(self.run, self.plugin_manager.run_options)  # the plugins' run.KEY settings
         registry = self.registry
         system_cls = registry.get("system", self.run.system)
         self.system_config = system_config if system_config is not None else system_cls.Config()
@@ -373,7 +374,7 @@ class SystemBuilder:
         tf.random.set_seed(seed)
 
     def make_loggers(self, label: str, terminal: bool = True):
-        from mava_plugins.loggers.group import make_loggers
+        from mava_core.logger_group import make_loggers
 
         names = [n for n in self.run.loggers if terminal or n != "terminal"]
         resume_at = int(self.resume_from["counts"].get("env_steps", 0)) if self.resume_from else None

@@ -93,11 +93,13 @@ def test_components_of_one_kind(capsys):
 
 
 def test_components_of_every_kind(capsys):
-    from mava_core.registry import KINDS
+    from mava_core.plugins import PluginManager
+
+    kinds = PluginManager().registry.kinds()
 
     status, out, _ = mava(capsys, "components")
     assert status == 0
-    assert [line for line in out.splitlines() if line.startswith("# ")] == [f"# {kind}" for kind in KINDS]
+    assert [line for line in out.splitlines() if line.startswith("# ")] == [f"# {kind}" for kind in kinds]
 
 
 def test_config_lists_every_setting_with_type_and_default(capsys):
@@ -205,3 +207,22 @@ def test_a_tiny_run_prints_its_directory_and_result_and_leaves_its_files(capsys,
     assert summary["trainer_steps"] > 0
     assert f"{summary['final_mean_return']:.2f}" in lines[-1]
     assert len(read_csv(run_dir / "logs" / "executor_0.csv")) == 100  # two-step episodes
+
+
+# ------------------------------------------------------------------------ closed pipes
+@pytest.mark.parametrize("command", [["envs"], ["plugins"], ["components"]])
+def test_a_listing_into_a_closed_pipe_ends_quietly(command):
+    """``mava envs | head``: the reader is gone before we write; no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mava_core.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # the reader goes away at once, as `head` does after its lines
+    try:
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert err.decode() == ""
+    assert process.returncode == 141  # 128 + SIGPIPE, as a shell reports for `cat` in the same place

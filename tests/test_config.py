@@ -11,6 +11,7 @@ import re
 import pytest
 
 from mava_core import config as cfg
+from mava_core import hookimpl
 from mava_core.config import Component, RunConfig
 from mava_core.errors import ConfigError, MavaError, UnknownNameError
 from mava_core.plugins import PluginManager
@@ -19,7 +20,13 @@ from mava_plugins.exploration.schedules import ExponentialEpsilon, LinearEpsilon
 from mava_plugins.systems.madqn.system import MADQNConfig
 
 SYSTEM_KEYS = ", ".join(f.name for f in dataclasses.fields(MADQNConfig))
-RUN_KEYS = ", ".join(f.name for f in dataclasses.fields(RunConfig))
+#: run keys the built-in plugins declare (mava_add_run_options), after the core's own, by plugin name
+PLUGIN_RUN_KEYS = [
+    "checkpoint", "checkpoint_every", "checkpoint_every_seconds", "checkpoint_keep",  # checkpointing
+    "device",  # placement
+    "record_eval", "record_format", "record_fps",  # recording
+]
+RUN_KEYS = ", ".join([f.name for f in dataclasses.fields(RunConfig)] + PLUGIN_RUN_KEYS)
 _REGISTRY = PluginManager().registry
 
 
@@ -271,7 +278,7 @@ def test_describe_lists_every_key_and_each_can_be_set_to_its_shown_value(pm):
     assert by_key["dataset.min_size"][2] == "transitions before training starts"
 
     run_rows = cfg.describe(builder.run, "run.")
-    assert [row[0] for row in run_rows] == [f"run.{f.name}" for f in dataclasses.fields(RunConfig)]
+    assert [row[0] for row in run_rows] == [f"run.{key}" for key in RUN_KEYS.split(", ")]
 
     # every listed key is settable, to the value listed, without changing the config
     before = cfg.to_dict(builder.system_config)
@@ -289,3 +296,75 @@ def test_describe_shows_help_and_types_for_run_settings(pm):
     assert rows["run.run_dir"][0] == "str or None"
     assert rows["run.env_options"][0] == "mapping"
     assert re.search(r"env_wrapper", rows["run.env_wrappers"][1])
+
+
+# ------------------------------------------------------------------ plugin-declared run options
+class _LatencyPlugin:
+    """A plugin declaring run.latency_ms and run.tags, as a third party would."""
+
+    @hookimpl
+    def mava_add_run_options(self, options):
+        options.add("latency_ms", int, 5, minimum=0, maximum=1000, help="simulated network latency")
+        options.add("tags", tuple, (), help="free labels")
+
+
+def _pm_with_latency() -> PluginManager:
+    pm = PluginManager()
+    pm.register(_LatencyPlugin(), name="latency")
+    return pm
+
+
+def test_plugin_run_options_behave_like_the_cores():
+    pm = _pm_with_latency()
+    assert pm.run_options["latency_ms"].plugin == "latency"
+    builder = build(pm, ["run.latency_ms=250"])
+    assert builder.run.latency_ms == 250 and builder.run.device == "auto"  # set, and a default filled in
+    assert cfg.to_dict(builder.run)["latency_ms"] == 250  # saved in config.json
+    rows = {key: (type_name, value, help_text) for key, type_name, value, help_text in cfg.describe(builder.run, "run.")}
+    assert rows["run.latency_ms"] == ("int", 250, "simulated network latency")
+    with pytest.raises(ConfigError, match=r"^config key 'run.latency_ms': must be <= 1000, got 5000$"):
+        build(pm, ["run.latency_ms=5000"])
+    with pytest.raises(ConfigError, match=r"^config key 'run.latency_ms': expected int, got 'soon'$"):
+        build(pm, ["run.latency_ms=soon"])
+    # given to the RunConfig itself, checked when a builder takes it
+    run = RunConfig(system="madqn", environment="debug:two_step", latency_ms=7, run_dir="unused")
+    assert SystemBuilder(run, plugin_manager=pm).run.latency_ms == 7
+    with pytest.raises(ConfigError, match=r"^config key 'run.latency_ms': unknown key; valid keys here are: system, "):
+        SystemBuilder(RunConfig(system="madqn", environment="debug:two_step", latency_ms=7), plugin_manager=PluginManager())
+
+
+def test_a_run_config_pickles_with_its_plugin_options():
+    import pickle
+
+    builder = build(_pm_with_latency(), ["run.latency_ms=9", "run.checkpoint=false"])
+    again = pickle.loads(pickle.dumps(builder.run))
+    assert (again.latency_ms, again.checkpoint, again.system) == (9, False, "madqn")
+    assert cfg.to_dict(again) == cfg.to_dict(builder.run)
+
+
+def test_a_run_option_the_core_or_another_plugin_has_is_refused():
+    from mava_core.errors import PluginError
+
+    class Twice:
+        @hookimpl
+        def mava_add_run_options(self, options):
+            options.add("device", str, "tpu")
+
+    class Core:
+        @hookimpl
+        def mava_add_run_options(self, options):
+            options.add("seed", int, 1)
+
+    pm = PluginManager()
+    with pytest.raises(PluginError, match=r"^run option 'device' is declared by two plugins: 'placement' and 'twice'$"):
+        pm.register(Twice(), name="twice")
+    with pytest.raises(PluginError, match=r"^plugin 'core' declares run option 'seed', which is not a free run key$"):
+        pm.register(Core(), name="core")
+    assert "twice" not in pm.plugins and pm.run_options["device"].plugin == "placement"
+
+
+def test_a_blocked_plugins_run_options_do_not_exist():
+    pm = PluginManager(blocked=["recording"])
+    assert "record_eval" not in pm.run_options and "device" in pm.run_options
+    with pytest.raises(ConfigError, match=r"^config key 'run.record_eval': unknown key; valid keys here are: "):
+        build(pm, ["run.record_eval=true"])

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from mava_core.errors import UnknownNameError
+from mava_core.logger_group import LoggerGroup, make_loggers
 from mava_core.registry import PluginRegistry, Registry
 from mava_plugins.loggers import plugin
 from mava_plugins.loggers.csv_logger import CSVLogger
-from mava_plugins.loggers.group import LoggerGroup, make_loggers
 from mava_plugins.loggers.plot import plot_learning_curves, read_csv_rows
 from mava_plugins.loggers.terminal import TerminalLogger
 

@@ -95,6 +95,38 @@ def test_ray_trainer_asks_ray_for_a_gpu_or_for_none(tmp_path):
     assert "ray" not in auto.resources  # the Ray backend's own default: a GPU when the cluster has one
 
 
+class _SchedulerBackend:
+    """A third-party backend whose own scheduler assigns GPUs (the ``schedules_gpus`` trait), like Ray."""
+
+    name = "slurm"
+    interleaves_nodes = False
+    schedules_gpus = True
+    try:  # the traits object of the run context, where the core declares backends' traits that way
+        from mava_core.run_context import BackendTraits
+
+        traits = BackendTraits(name="slurm", interleaves_nodes=False, schedules_gpus=True)
+    except ImportError:
+        pass
+
+
+class _SchedulerPlugin:
+    @hookimpl
+    def mava_register(self, registry):
+        registry.add("backend", "slurm", _SchedulerBackend)
+
+
+def test_a_backend_that_schedules_gpus_gets_the_request_under_its_own_name(tmp_path):
+    pm = PluginManager()
+    pm.register(_SchedulerPlugin(), name="slurm_backend")
+    config = RunConfig(
+        system="madqn", environment="debug:simple_spread", backend="slurm", executors=1, env_steps=200,
+        random_baseline_episodes=0, loggers=("csv",), run_dir=str(tmp_path), device="gpu",
+    )
+    trainer = SystemBuilder(config, overrides=SMALL, plugin_manager=pm).build_program().one("trainer")
+    assert trainer.resources["slurm"] == {"num_gpus": 1.0} and "ray" not in trainer.resources
+    assert json.loads((tmp_path / devices.PLAN_FILE).read_text())["trainer_requests"] == {"trainer": {"num_gpus": 1.0}}
+
+
 @pytest.mark.parametrize("backend", ["local", "launchpad"])
 def test_run_device_gpu_on_a_machine_without_one_stops_before_any_process_starts(tmp_path, monkeypatch, backend):
     monkeypatch.setattr(plugin, "machine_gpus", lambda: [])

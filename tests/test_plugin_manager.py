@@ -31,7 +31,7 @@ from mava_core.errors import (
 )
 from mava_core.hookspecs import ENTRY_POINT_GROUP, hookimpl
 from mava_core.plugins import PluginManager
-from mava_core.registry import KINDS, Registry
+from mava_core.registry import CORE_KINDS, Registry
 from mava_core.system import SystemBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def test_builtin_entry_points_all_load_and_register_the_core_components():
     for (kind, name), plugin in expected_owners.items():
         assert pm.registry.entry(kind, name).plugin == plugin
     assert "system:madqn" in report["madqn"]["registers"]
-    assert pm.plugin_for("mava_plugins.systems.madqn.plugin") == "madqn"
+    assert pm.registry.kinds() == list(CORE_KINDS) + ["mixer"]  # value_decomposition declares its mixers' kind
 
 
 def test_importing_core_and_loading_plugins_imports_no_heavy_dependency():
@@ -480,9 +480,10 @@ def test_hook_implementation_with_wrong_arguments_is_a_plugin_error():
 # ----------------------------------------------------------------------------- registry
 def test_registering_an_unknown_kind_lists_the_kinds():
     registry = Registry()
+    registry.add("model", "gpt", object(), plugin="llm_plugin")  # checked once every plugin is loaded
     with pytest.raises(MavaError) as caught:
-        registry.add("model", "gpt", object(), plugin="llm_plugin")
-    assert str(caught.value) == f"plugin 'llm_plugin' registers unknown kind 'model'; kinds are: {', '.join(KINDS)}"
+        registry.check_kinds()
+    assert str(caught.value) == f"plugin 'llm_plugin' registers unknown kind 'model'; kinds are: {', '.join(CORE_KINDS)}"
 
     class UnknownKind:
         @hookimpl
@@ -514,6 +515,7 @@ def test_lazy_target_needing_a_missing_package_names_the_extra(write_module, mon
     write_module("mava_test_needs_flatland", "import flatland  # noqa: F401\n\nFamily = object\n")
     write_module("mava_test_needs_unknown", "import zzz_not_a_real_package  # noqa: F401\n\nThing = object\n")
     registry = Registry()
+    registry.add_extra("flatland", "flatland", plugin="flatland_envs")  # the plugin names its package's extra
     registry.add("environment", "flatland", "mava_test_needs_flatland:Family", plugin="flatland_envs")
     registry.add("network", "odd", "mava_test_needs_unknown:Thing", plugin="odd_networks")
 
@@ -540,3 +542,62 @@ def test_lazy_target_is_imported_on_first_get_and_cached(write_module):
     assert family.__name__ == "Family" and registry.entry("environment", "lazy").target is family
     assert registry.get("environment", "lazy") is family
     assert [e.plugin for e in registry.entries("environment")] == ["lazy_plugin"]
+
+
+# ------------------------------------------------- failed plugins are named where they matter
+COINGAME_SOURCE = """
+    import coin_sim_not_installed  # noqa: F401 - the dependency the user forgot
+
+    from mava_core.hookspecs import hookimpl
+
+
+    @hookimpl
+    def mava_register(registry):
+        registry.add("environment", "coingame", object())
+"""
+COINGAME_ERROR = "ModuleNotFoundError: No module named 'coin_sim_not_installed'"
+
+
+@pytest.fixture
+def installed_broken_coingame(tmp_path, monkeypatch, write_module):
+    """A distribution installed on sys.path whose ``coingame`` plugin fails to import."""
+    module = write_module("mava_test_coingame_plugin", COINGAME_SOURCE)
+    site = tmp_path / "site"
+    dist_info = site / "mava_coingame-0.1.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: mava-coingame\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\ncoingame = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("MAVA_STRICT_PLUGINS", raising=False)
+    pm = PluginManager()  # discovers the installed distribution, as `mava` does
+    monkeypatch.setattr(plugins, "_DEFAULT", pm)
+    return pm
+
+
+def test_mava_run_names_the_failed_plugin_that_may_provide_an_unknown_name(installed_broken_coingame, capsys):
+    assert installed_broken_coingame.plugins["coingame"].status == "failed"
+    status = cli.main(["run", "madqn", "coingame:coin_game", "--env-steps", "10"])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2
+    note = f"plugin 'coingame' failed to load: {COINGAME_ERROR}"
+    assert err[0] == f"mava: warning: {note} (`mava plugins` lists every plugin)"
+    assert err[1].startswith("mava: error: unknown environment 'coingame'; available: debug, ")
+    assert err[1].endswith(f"; {note}") and len(err) == 2
+
+
+def test_mava_run_warns_about_a_failed_plugin_in_non_strict_mode_whatever_else_happens(installed_broken_coingame, capsys):
+    status = cli.main(["run", "madqn", "debug:two_step", "bogus_key=1"])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert err[0] == f"mava: warning: plugin 'coingame' failed to load: {COINGAME_ERROR} (`mava plugins` lists every plugin)"
+    assert err[1].startswith("mava: error: config key 'bogus_key': unknown key")  # not an unknown name: no note
+
+
+def test_example_scripts_name_the_failed_plugin_too(installed_broken_coingame, capsys):
+    from mava_core.config import RunConfig
+
+    status = cli.run_script(RunConfig(system="madqn", environment="coingame:coin_game"), argv=["--env-steps", "10"])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert err[0].startswith("warning: plugin 'coingame' failed to load: ")
+    assert err[1].startswith("error: unknown environment 'coingame'") and err[1].endswith(COINGAME_ERROR)

@@ -162,3 +162,52 @@ def test_record_settings_are_validated(tmp_path):
     with pytest.raises(ConfigError) as info:
         _run(tmp_path, "debug:simple_spread", **{"run.record_fps": 0})
     assert info.value.key == "run.record_fps"
+
+
+# ------------------------------------------------- the evaluator contract, not the evaluator class
+class _OwnEvaluator:
+    """A plugin's own evaluator worker: it keeps the contract (a ``loop`` and ``evaluate(env_steps)``)."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.evaluated = []
+
+    def evaluate(self, env_steps):
+        self.evaluated.append(env_steps)
+        return {"episode_return": self.loop.run_episode()["episode_return"]}
+
+
+def test_any_evaluator_that_keeps_the_contract_records_its_evaluations(tmp_path):
+    from mava_plugins.recording.evaluator import recording_evaluator
+
+    run = RunConfig(environment="debug:simple_spread", run_dir=str(tmp_path), record_fps=5, record_format="gif")
+    loop = _loop(render_mode="rgb_array", max_steps=4)
+    worker = recording_evaluator(lambda **handles: _OwnEvaluator(loop), run, counter=None)
+    worker.evaluate(30)
+    worker.evaluate(60)
+    assert worker.evaluated == [30, 60]  # its own evaluate ran, once each
+    names = sorted(p.name for p in (tmp_path / "videos").iterdir())
+    assert names == ["evaluation_00000030.gif", "evaluation_00000060.gif"]
+    _, durations = _gif_frames(tmp_path / "videos" / names[0])
+    assert sum(durations) == 5 * 200  # reset + 4 steps at 5 fps (Pillow merges repeated frames)
+
+
+def test_an_evaluator_without_the_contract_is_refused_naming_the_key(tmp_path):
+    from mava_plugins.recording.evaluator import recording_evaluator
+
+    class Silent:
+        def run(self):
+            pass
+
+    run = RunConfig(environment="debug:simple_spread", run_dir=str(tmp_path), record_fps=5, record_format="gif")
+    with pytest.raises(ConfigError, match=r"the evaluator node makes a Silent, which has no loop and evaluate") as info:
+        recording_evaluator(Silent, run)
+    assert info.value.key == "run.record_eval"
+
+
+def test_evaluate_record_without_the_recording_plugin_says_so(tmp_path):
+    from mava_core.errors import MavaError
+    from mava_core.evaluation import evaluate_run
+
+    with pytest.raises(MavaError, match=r"^--record needs a plugin that records videos \(run.record_eval\); the 'recording'"):
+        evaluate_run(str(tmp_path), record=True, plugin_manager=PluginManager(blocked=["recording"]))

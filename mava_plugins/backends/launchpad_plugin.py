@@ -10,3 +10,4 @@ def mava_register(registry):
         "mava_plugins.backends.launchpad_backend:LaunchpadBackend",
         description="Launchpad local multi-processing: replay, counter, trainer, N executors, evaluator",
     )
+    registry.add_extra("launchpad", "launchpad")

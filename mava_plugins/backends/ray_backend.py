@@ -85,6 +85,8 @@ class RayBackend:
 
     name = "ray"
     interleaves_nodes = False
+    #: Ray assigns each actor the GPUs its ``node.resources["ray"]["num_gpus"]`` asks for
+    schedules_gpus = True
     Config = RayOptions
 
     def launch(self, program: Program, builder: Any) -> Dict[str, Any]:

@@ -12,3 +12,4 @@ def mava_register(registry) -> None:
         "mava_plugins.envs.flatland:FlatlandFamily",
         description="Flatland trains on small generated rail networks: tree observations, move masks; metric: done_rate",
     )
+    registry.add_extra("flatland", "flatland")

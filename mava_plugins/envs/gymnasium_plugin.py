@@ -18,3 +18,5 @@ def mava_register(registry):
         f"{_MODULE}:MultiRobotWarehouse",
         description="Multi-Robot Warehouse (rware): robots deliver requested shelves; metric: deliveries",
     )
+    registry.add_extra("lbforaging", "lbf")
+    registry.add_extra("rware", "rware")

@@ -16,3 +16,5 @@ def mava_register(registry) -> None:
         "mava_plugins.envs.pettingzoo_family:PettingZooFamily",
         description="PettingZoo: MPE (mpe2) and knights-archers-zombies in parallel, classic board games turn by turn (default simple_spread_v3)",
     )
+    for package in ("pettingzoo", "mpe2", "gymnasium"):
+        registry.add_extra(package, "envs")

@@ -11,3 +11,5 @@ def mava_register(registry):
         "mava_plugins.networks.recurrent:GRUNetwork",
         description="recurrent: MLP torso -> GRU -> linear head; for recurrent_madqn/vdn/qmix with sequence_replay",
     )
+    for package in ("sonnet", "tree", "tensorflow_probability"):
+        registry.add_extra(package, "tf")

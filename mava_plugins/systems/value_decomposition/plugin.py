@@ -7,6 +7,7 @@ MIXERS = "mava_plugins.systems.value_decomposition.mixers"
 
 @hookimpl
 def mava_register(registry):
+    registry.add_kind("mixer", "value-decomposition mixers: per-agent Q-values (and state) -> joint Q-value")
     registry.add(
         "system",
         "vdn",
