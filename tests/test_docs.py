@@ -65,3 +65,82 @@ def test_relative_links_resolve(path):
         if file_part and not (path.parent / file_part).exists():
             broken.append(target)
     assert not broken, f"{path.relative_to(ROOT)} links to missing files: {broken}"
+
+
+# ----------------------------------------------------- the docs' own mava commands and outputs
+_SHELL_BLOCK = re.compile(r"^```\n(\$ .*?)^```", re.MULTILINE | re.DOTALL)
+_MAVA = re.compile(r"^\$ (?:\.venv/bin/)?mava (.*)$")
+
+
+def _builtin_plugins():
+    """The plugin names setup.py declares (what a fresh checkout lists)."""
+    import ast
+
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "builtin_plugins" for t in node.targets):
+            return {ast.literal_eval(item).split("=")[0].strip() for item in node.value.elts}
+    raise AssertionError("setup.py defines no builtin_plugins list")
+
+
+def _documented_mava_commands(path: Path):
+    """(argv, expected output lines) of every ``$ mava ...`` transcript in ``path``.
+
+    Transcripts that show a package the docs install first (the example plugins) or that
+    elide output with ``...`` are left to the tests of those packages.
+    """
+    for block in _SHELL_BLOCK.findall(path.read_text()):
+        if "matching" in block or "\n...\n" in f"\n{block}":
+            continue
+        command, expected = None, []
+        for line in block.splitlines() + ["$ end"]:
+            if line.startswith("$ "):
+                if command is not None:
+                    yield command, [out for out in expected if out]
+                match = _MAVA.match(line)
+                command, expected = (match.group(1).split() if match else None), []
+            elif command is not None:
+                expected.append(line)
+
+
+def _only_builtin(lines, builtin):
+    """Drop lines about plugins other than the built-in ones (a test may have installed one)."""
+    kept = []
+    for line in lines:
+        owner = re.search(r"\[plugin: ([^\]]+)\]$", line)
+        first = line.split(" ", 1)[0]
+        if owner and owner.group(1) not in builtin:
+            continue
+        if not owner and re.match(r"^[a-z_]+\s+\S+\s+(loaded|failed|blocked)\s", line) and first not in builtin:
+            continue
+        kept.append(line)
+    return kept
+
+
+TRANSCRIPTS = [
+    pytest.param(argv, expected, id=f"{path.name}: mava {' '.join(argv)}")
+    for path in (DOCS / "configuration.md", DOCS / "plugins.md")
+    for argv, expected in _documented_mava_commands(path)
+]
+
+
+def test_the_docs_show_transcripts_of_mava_commands():
+    assert len(TRANSCRIPTS) >= 20  # the error messages of configuration.md and plugins.md's listings
+
+
+@pytest.mark.parametrize("argv, expected", TRANSCRIPTS)
+def test_a_documented_mava_command_prints_what_the_docs_show(argv, expected, capsys, monkeypatch, tmp_path):
+    from mava_core import cli, plugins
+    from mava_core.system import SystemBuilder
+
+    def no_training(self):  # what launch() does once the program is built and checked
+        raise AssertionError("the documented command would train; its transcript shows an error")
+
+    monkeypatch.setattr(SystemBuilder, "save_config", no_training)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAVA_BLOCK_PLUGINS", raising=False)
+    monkeypatch.setattr(plugins, "_DEFAULT", None)  # a fresh plugin manager, as a new `mava` process has
+    cli.main(argv)
+    captured = capsys.readouterr()
+    printed = [line.rstrip() for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert _only_builtin(printed, _builtin_plugins()) == [line.rstrip() for line in expected]
