@@ -214,3 +214,22 @@ def test_a_killed_experiment_resumes_without_rerunning_finished_runs_and_reports
     for name in ("learning_curves.png", "performance_profile.png", "report.md", "report.json"):
         assert (root / "report" / name).stat().st_size > 0
     assert (root / "report" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_an_unfinished_run_resumes_from_its_checkpoint(tmp_path):
+    """A run finished at a smaller budget is resumed from its checkpoint to the grid's, not started again."""
+    from mava_core.plugins import PluginManager
+    from mava_plugins.experiments.grid import run_cell
+
+    overrides = ["dataset.min_size=32", "dataset.batch_size=16", "run.eval_every=60", "run.eval_episodes=1",
+                 "run.random_baseline_episodes=1"]
+    cell = Grid(["madqn"], ["debug:two_step"], [0], 60, overrides).cells(str(tmp_path))[0]
+    first = run_cell(Grid(["madqn"], ["debug:two_step"], [0], 60, overrides).to_json(), cell.__dict__, PluginManager())
+    assert first["env_steps"] == 60 and status(cell, 120) == RESUMABLE
+    second = run_cell(Grid(["madqn"], ["debug:two_step"], [0], 120, overrides).to_json(), cell.__dict__, PluginManager())
+    assert second["env_steps"] == 120 and status(cell, 120) == FINISHED
+    assert second["trainer_steps"] > first["trainer_steps"]
+    # the evaluations before the resume are kept: one curve from 0 to 120 env steps
+    assert [e["env_steps"] for e in second["evaluations"]][0] == 0
+    assert {60, 120} <= {e["env_steps"] for e in second["evaluations"]}
