@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from helpers import launchpad_run, read_csv
+from helpers import ParameterTrace, assert_parameters_reached_acting_nodes, launchpad_run, read_csv
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +14,9 @@ def test_two_executors_reach_the_budget_train_log_and_leave_no_process(tmp_path)
     # launchpad_run checks the budget, trainer steps, every node's logs and leftover processes
     overrides = {"dataset.min_size": 200, "dataset.batch_size": 32}
     summary, _ = launchpad_run(tmp_path, "madqn", "debug:simple_spread", 2_000, overrides, eval_every=1_000,
-                               eval_episodes=2, loggers=("csv", "tensorboard"))
+                               eval_episodes=2, loggers=("csv", "tensorboard"), plugins=[ParameterTrace(tmp_path / "trace")])
+    # trained parameters reached both executors and the evaluator (exactly unchanged without learning)
+    assert_parameters_reached_acting_nodes(tmp_path / "trace", executors=2)
     with open(tmp_path / "summary.json") as handle:
         assert json.load(handle)["env_steps"] == summary["env_steps"]
     assert [e["env_steps"] for e in summary["evaluations"]][0] == 0 and len(summary["evaluations"]) >= 2
@@ -58,6 +60,9 @@ def test_every_registered_system_has_a_launchpad_test():
 @pytest.mark.parametrize("system", sorted(FEW_STEPS))
 def test_system_takes_trainer_steps_with_two_executors(system, tmp_path):
     overrides, env_options = FEW_STEPS[system]
-    _, trainer_rows = launchpad_run(tmp_path, system, "debug:simple_spread", 1_000, overrides, env_options=env_options)
+    _, trainer_rows = launchpad_run(tmp_path, system, "debug:simple_spread", 1_000, overrides, env_options=env_options,
+                                    plugins=[ParameterTrace(tmp_path / "trace")])
     losses = [key for key in trainer_rows[-1] if key.startswith("loss/")]
     assert losses and all(float(trainer_rows[-1][key]) == float(trainer_rows[-1][key]) for key in losses)  # not NaN
+    # the trainer's updates reached both executors and the evaluator (exactly unchanged without learning)
+    assert_parameters_reached_acting_nodes(tmp_path / "trace", executors=2)
