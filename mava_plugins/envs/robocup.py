@@ -164,6 +164,7 @@ class _Player:
         self.body: Dict[str, float] = {}
         self.see: Dict[str, Any] = {"ball": None, "goals": {}, "players": []}
         self.bodies = 0  # sense_body messages received (the server's time may stand still)
+        self.thinks = 0  # (think) messages: in synch mode the last message of a cycle
         self.sees = 0
         self.sees_at_body = 0  # ``sees`` when the latest sense_body came
         self.ball_direction: Optional[float] = None  # body-relative, as last seen
@@ -209,7 +210,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         right_team: str = "mava_right",
         name: str = FAMILY,
     ):
-        self._seed = int(seed)  # seeds an automatically started server (server::random_seed)
+        self._seed = int(seed)  # the server owns the randomness (rcssserver 19 cannot be seeded)
         self._auto_server = server == "auto"
         self._server_args = server_args
         self._server_process: Optional[RcssServerProcess] = None
@@ -285,9 +286,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
     def _start_server(self) -> None:
         if self._server_process is not None:
             self._server_process.stop()
-        self._server_process = RcssServerProcess(
-            synch_mode=self._synch, seed=self._seed + self._servers_started, extra_args=self._server_args, host=self._host
-        )
+        self._server_process = RcssServerProcess(synch_mode=self._synch, extra_args=self._server_args, host=self._host)
         self._servers_started += 1
         self._port = self._server_process.port
 
@@ -351,7 +350,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             # a connected socket reports a server that went away (ECONNREFUSED) instead of going quiet
             sock.connect(address)
             player.side, player.unum, player.server = side, unum, address
-            player.bodies = player.sees = player.sees_at_body = player.sees_at_step = 0
+            player.bodies = player.thinks = player.sees = player.sees_at_body = player.sees_at_step = 0
             self._play_mode = mode
             return
 
@@ -366,18 +365,24 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         """Read messages until every player has received a new ``sense_body``.
 
         A new message counts, not a later time: the server's clock stands still in
-        ``before_kick_off``, after a goal and at ``time_over`` while cycles go on. Then wait up
-        to :data:`SEE_GRACE_SECONDS` for each player's ``see`` of that cycle (the server sends
-        it just after ``sense_body``), so an observation never mixes a new body with the
-        previous cycle's view depending on timing; a cycle without a ``see`` (non-synch mode
-        sends one every 150 ms) costs only the grace.
+        ``before_kick_off``, after a goal and at ``time_over`` while cycles go on. In synch
+        mode, wait also for the cycle's ``(think)``, which the server sends after the cycle's
+        ``sense_body`` and ``see``. Otherwise wait up to :data:`SEE_GRACE_SECONDS` for each
+        player's ``see`` of that cycle (sent just after ``sense_body``), so an observation never
+        mixes a new body with the previous cycle's view depending on timing; a cycle without a
+        ``see`` (one comes every 150 ms) costs only the grace.
         """
         waiting = {p.sock: p for p in self._players if p.sock is not None}
-        before = {p.agent_id: p.bodies for p in self._players}
+        before = {p.agent_id: (p.bodies, p.thinks) for p in self._players}
         deadline = time.monotonic() + self._timeout
         see_deadline = None
         while True:
-            pending = [p for p in self._players if p.bodies <= before[p.agent_id]]
+            pending = [
+                p for p in self._players
+                if p.bodies <= before[p.agent_id][0] or (self._synch and p.thinks <= before[p.agent_id][1])
+            ]
+            if not pending and self._synch:
+                return
             if not pending:
                 unseen = [p for p in self._players if p.sees <= p.sees_at_body]
                 if not unseen:
@@ -420,6 +425,9 @@ class RoboCupEnvironment(MultiAgentEnvironment):
 
     def _handle(self, player: _Player, text: str) -> None:
         text = text.rstrip("\x00").strip()
+        if text.startswith("(think"):
+            player.thinks += 1
+            return
         if not text.startswith(("(sense_body", "(see", "(hear")):
             return  # server_param, player_param, player_type, think, ok, warning, ...
         try:
@@ -562,6 +570,12 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             for player, (x, y) in zip(self._players, self._formation())
         }
 
+    def _start_episode(self) -> None:
+        if self._trainer is not None:
+            self._trainer_reset()
+        else:
+            self._wait_for_kick_off()
+
     def _trainer_reset(self) -> None:
         """Put the ball on the centre spot and the players in formation, at rest with full
         stamina, and play on: every episode starts alike, without frozen cycles."""
@@ -574,18 +588,23 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             commands.append(f"(move (player {player.team} {player.unum}) {_format_number(gx)} {_format_number(gy)} {direction} 0 0)")
         commands += ["(recover)", "(change_mode play_on)"]
         self._trainer.commands(commands)
+        self._drain()
         for player in self._players:
             if self._synch:
                 self._send(player, "(done)")
         self._wait_for_cycle()
 
     def reset(self) -> dm_env.TimeStep:
-        if self._needs_new_server():
+        reconnected = self._needs_new_server()
+        if reconnected:
             self._connect()
-        if self._trainer is not None:
-            self._trainer_reset()
-        else:
-            self._wait_for_kick_off()
+        try:
+            self._start_episode()
+        except RoboCupError:
+            if reconnected:
+                raise
+            self._connect()  # the server went away or was restarted since the last episode
+            self._start_episode()
         self._episode_start_score = dict(self._score)
         self._episode_cycles = 0
         self._reset_next_step = False
@@ -599,6 +618,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         deadline = time.monotonic() + self._kick_off_timeout
         first = True
         while True:
+            self._drain()
             for player in self._players:
                 if first or self._play_mode in DEAD_PLAY_MODES:  # (move) only works in these modes
                     self._send(player, moves[player.agent_id])

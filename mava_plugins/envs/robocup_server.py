@@ -7,7 +7,8 @@
 :class:`RcssServerProcess` starts one server on free UDP ports with the options that make it
 fit for training (see :func:`training_arguments`): it kicks off by itself a few cycles after it
 starts (``server::auto_mode``, ``server::connect_wait``), plays an endless match unless told
-otherwise (``server::half_time=-1``), exits two cycles after ``time_over``, accepts a trainer
+otherwise (one half of 10^9 cycles: ``server::half_time=-1``, no time limit, would also stop
+auto_mode from ever kicking off), exits two cycles after ``time_over``, accepts a trainer
 on its ``coach_port`` (``server::coach_w_referee``) and logs nothing.
 """
 from __future__ import annotations
@@ -29,6 +30,9 @@ DOCS = "docs/environments/robocup.md"
 
 #: cycles an auto-started server waits for players before it kicks off (rcssserver's default: 300)
 CONNECT_WAIT = 10
+
+#: seconds of game time in the one half of an auto-started server: 10^9 cycles (10 per second)
+ENDLESS_HALF_TIME = 100_000_000
 
 
 class RcssServerNotFound(MavaError):
@@ -67,8 +71,12 @@ def free_udp_ports(count: int) -> List[int]:
             sock.close()
 
 
-def training_arguments(port: int, coach_port: int, olcoach_port: int, synch_mode: bool, seed: int) -> List[str]:
-    """rcssserver options for an automatically started training server."""
+def training_arguments(port: int, coach_port: int, olcoach_port: int, synch_mode: bool) -> List[str]:
+    """rcssserver options for an automatically started training server.
+
+    rcssserver 19 has no option for its random seed (``server::random_seed`` is commented out in
+    its source): its noise differs from run to run.
+    """
     return [
         f"server::port={port}",
         f"server::coach_port={coach_port}",
@@ -79,10 +87,10 @@ def training_arguments(port: int, coach_port: int, olcoach_port: int, synch_mode
         f"server::connect_wait={CONNECT_WAIT}",
         "server::kick_off_wait=10",
         "server::game_over_wait=2",
-        "server::half_time=-1",
+        f"server::half_time={ENDLESS_HALF_TIME}",
+        "server::nr_normal_halfs=1",
         "server::nr_extra_halfs=0",
         "server::penalty_shoot_outs=false",
-        f"server::random_seed={int(seed) % (2**31)}",
         "server::game_logging=false",
         "server::text_logging=false",
         "server::keepaway_logging=false",
@@ -96,7 +104,6 @@ class RcssServerProcess:
     def __init__(
         self,
         synch_mode: bool = True,
-        seed: int = 0,
         extra_args: Sequence[str] | str = (),
         binary: Optional[str] = None,
         host: str = "127.0.0.1",
@@ -116,7 +123,7 @@ class RcssServerProcess:
         if port is not None:
             self.port = int(port)
         extra = shlex.split(extra_args) if isinstance(extra_args, str) else list(extra_args)
-        self.args = [binary, *training_arguments(self.port, coach_port, olcoach_port, synch_mode, seed), *extra]
+        self.args = [binary, *training_arguments(self.port, coach_port, olcoach_port, synch_mode), *extra]
         # rcssserver writes its config files under $HOME/.rcssserver: keep them in a private folder
         self._home = tempfile.mkdtemp(prefix="mava-rcssserver-")
         self._log = open(os.path.join(self._home, "server.log"), "w+b")

@@ -25,7 +25,7 @@
 * ``(bye)`` removes the player and closes its socket; ``move`` is recorded (no positions).
 
 Cycles advance when every connected player has sent ``(done)`` (``synch=True``, like
-``server::synch_mode``), or every ``cycle_seconds`` otherwise; in synch mode a cycle is
+``server::synch_mode``; each cycle's messages then end with ``(think)``), or every ``cycle_seconds`` otherwise; in synch mode a cycle is
 also forced after ``synch_fallback_seconds`` so a broken client cannot hang a test.
 Simplified: no ball or player physics (the ball's distance shrinks with the player's
 dashes, directions are scripted), no view-width/quality changes, no coach, no half time.
@@ -221,6 +221,8 @@ class FakeRcssServer(threading.Thread):
                 self._send(player, f"(hear {self.time} referee {referee})")
             self._send(player, self.sense_body(player))
             self._send(player, self.see(player))
+            if self.synch:  # like rcssserver: the cycle's last message, then it waits for (done)
+                self._send(player, "(think)")
 
     def sense_body(self, player: _FakePlayer) -> str:
         c = player.counts
