@@ -279,7 +279,11 @@ def test_render_rgb_array():
 
 
 # ------------------------------------------------------------------------------- training
-def test_a_short_madqn_run_reports_done_rate(tmp_path):
+def test_madqn_runs_on_flatland_and_reports_the_done_rate(tmp_path):
+    """Not a learning test: an 800-step MADQN run trains and reports ``done_rate`` (a fraction).
+
+    No learning result for Flatland is established yet (see issue 18), so none is asserted.
+    """
     summary, _ = local_run(
         tmp_path, "madqn", "flatland:tiny_2_agents", env_steps=800, eval_episodes=2, random_baseline_episodes=2,
         overrides={"dataset.min_size": 100, "dataset.batch_size": 16},

@@ -67,26 +67,43 @@ def test_missing_package_names_the_extra(monkeypatch):
         MultiRobotWarehouse.make("rware-tiny-2ag-v2")
 
 
+#: Margins of the trained policy (200 greedy episodes) over random play (400 episodes) and over
+#: the untrained greedy policy (200 episodes, at 0 steps). Measured over 4,000 random episodes:
+#: mean per-agent return 0.155, standard deviation 0.231 (69% of episodes collect nothing), so
+#: the difference of a 200- and a 400-episode mean of random play has a standard error of 0.020
+#: and exceeds 0.03 in about 7% of trials (the old 0.025 over a 50-episode mean: 24%). At this
+#: budget MADQN ends only 0.06-0.07 above random (two runs of seed 0: 0.22 against 0.16, 0.245
+#: against 0.171), too close for a margin random play misses with high probability, so the
+#: margin over random stays modest. What shows learning is the margin over the untrained
+#: policy (0.04-0.05 here; trained 0.22-0.28): 0.1 is 5 standard errors of a 200-episode mean.
+LBF_RANDOM_MARGIN = 0.03
+LBF_UNTRAINED_MARGIN = 0.1
+
+
 def test_madqn_beats_random_on_small_foraging(tmp_path):
     """On a 5x5 grid with a 15-step limit a random walk rarely loads the food; MADQN learns to."""
     summary, _ = local_run(
-        tmp_path, "madqn", "lbf:Foraging-5x5-2p-1f-v3", env_steps=10_000, seed=0, eval_episodes=50,
-        random_baseline_episodes=200, env_options={"max_episode_steps": 15},
+        tmp_path, "madqn", "lbf:Foraging-5x5-2p-1f-v3", env_steps=10_000, seed=0, eval_episodes=200,
+        random_baseline_episodes=400, env_options={"max_episode_steps": 15},
         overrides={"dataset.min_size": 500, "exploration.decay_steps": 8_000, "dataset.n_step": 3,
                    "run.env_wrappers": "agent_id"},
     )
     assert summary["random_return"] < 0.2
-    # better than random play and than the untrained policy (the margin is small at this budget,
-    # and the trained value varies between machines: Reverb's sampling takes no seed)
-    assert summary["final_mean_return"] >= summary["random_return"] + 0.025
-    assert summary["final_mean_return"] > summary["evaluations"][0]["mean_return"]
+    untrained = summary["evaluations"][0]
+    assert untrained["env_steps"] == 0
+    assert summary["final_mean_return"] >= untrained["mean_return"] + LBF_UNTRAINED_MARGIN, summary["evaluations"]
+    assert summary["final_mean_return"] >= summary["random_return"] + LBF_RANDOM_MARGIN, summary["evaluations"]
     assert "mean_food_collected" in summary["evaluations"][-1]
 
 
-def test_a_short_warehouse_run_reports_deliveries(tmp_path):
+def test_vdn_runs_on_the_warehouse_and_reports_deliveries(tmp_path):
+    """Not a learning test: a 600-step VDN run trains and reports the ``deliveries`` metric.
+
+    Learning RWARE (sparse deliveries) takes far more steps than the suite's budget allows.
+    """
     summary, _ = local_run(
         tmp_path, "vdn", "rware:rware-tiny-2ag-v2", env_steps=600, eval_episodes=1, random_baseline_episodes=1,
         env_options={"max_steps": 100}, overrides={"dataset.min_size": 100, "dataset.batch_size": 16},
     )
     assert summary["env_steps"] >= 600 and summary["trainer_steps"] > 0
-    assert summary["evaluations"][-1]["mean_deliveries"] >= 0.0
+    assert "mean_deliveries" in summary["evaluations"][-1]

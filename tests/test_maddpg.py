@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import launchpad_run, local_run, read_csv
+from helpers import ParameterTrace, assert_parameters_reached_acting_nodes, launchpad_run, local_run, read_csv
 
 from mava_core.config import RunConfig
 from mava_core.errors import ConfigError
@@ -318,8 +318,11 @@ def test_state_based_critics_need_a_state(tmp_path):
 @pytest.mark.slow
 def test_launchpad_two_executors_train_mad4pg(tmp_path):
     overrides = {"dataset.min_size": 200, "dataset.batch_size": 32, "v_min": -60.0, "v_max": 0.0, "num_atoms": 21}
-    _, rows = launchpad_run(tmp_path, "mad4pg", "debug:simple_spread", 1_000, overrides, env_options=CONTINUOUS, eval_episodes=2)
+    _, rows = launchpad_run(tmp_path, "mad4pg", "debug:simple_spread", 1_000, overrides, env_options=CONTINUOUS, eval_episodes=2,
+                            plugins=[ParameterTrace(tmp_path / "trace")])
     assert np.isfinite(float(rows[-1]["loss/critic_loss"])) and np.isfinite(float(rows[-1]["loss/policy_loss"]))
+    # the policy updates reached both executors and the evaluator (exactly unchanged without learning)
+    assert_parameters_reached_acting_nodes(tmp_path / "trace", executors=2)
 
 
 def test_continuous_debug_spread_moves_by_velocity():

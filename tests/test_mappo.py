@@ -8,7 +8,7 @@ import dm_env
 import numpy as np
 import pytest
 from dm_env import specs
-from helpers import launchpad_run, local_run, read_csv
+from helpers import ParameterTrace, assert_parameters_reached_acting_nodes, launchpad_run, local_run, read_csv
 
 from mava_core.config import RunConfig
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
@@ -263,7 +263,10 @@ def test_launchpad_trains_on_fresh_sequences_only(tmp_path):
         "dataset.epochs": 1,
         "dataset.minibatches": 1,
     }
-    summary, rows = launchpad_run(tmp_path, "mappo", "debug:simple_spread", 1_500, overrides, executors=executors, eval_episodes=2)
+    summary, rows = launchpad_run(tmp_path, "mappo", "debug:simple_spread", 1_500, overrides, executors=executors, eval_episodes=2,
+                                  plugins=[ParameterTrace(tmp_path / "trace")])
+    # the policy updates reached both executors and the evaluator (exactly unchanged without learning)
+    assert_parameters_reached_acting_nodes(tmp_path / "trace", executors=executors)
     assert all(float(row["resampled_sequences"]) == 0 for row in rows)
     sampled = max(int(float(row["sequences_sampled"])) for row in rows)
     # The summary reads the counter when the budget is reached; each executor may still hold up

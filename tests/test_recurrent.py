@@ -17,7 +17,15 @@ import dm_env
 import numpy as np
 import pytest
 from dm_env import specs
-from helpers import launchpad_run, local_run, read_csv
+from helpers import (
+    ParameterTrace,
+    assert_parameters_reached_acting_nodes,
+    assert_training_changed_the_outcome,
+    launchpad_run,
+    local_run,
+    read_csv,
+    two_step_run,
+)
 
 from mava_core.config import RunConfig
 from mava_core.environment import MultiAgentEnvironment, first_timestep, next_timestep
@@ -438,13 +446,16 @@ TWO_STEP = {
 }
 
 
-def test_recurrent_qmix_reaches_the_optimum_of_the_two_step_game(tmp_path):
+#: seeds whose untrained greedy policy does not already score 8 (checked in the test): with agent
+#: ids, seeds 0-7 score 8, 7, 1, 7, 8, 7, 7, 8 before training (seed 0 would pass untrained)
+TWO_STEP_SEEDS = (1, 2)
+
+
+@pytest.mark.parametrize("seed", TWO_STEP_SEEDS)
+def test_recurrent_qmix_reaches_the_optimum_of_the_two_step_game(tmp_path, seed):
     """Like feedforward QMIX, recurrent QMIX (mixing at every step with that step's state) reaches 8."""
-    summary, _ = local_run(
-        tmp_path, "recurrent_qmix", "debug:two_step", env_steps=2_000, overrides=TWO_STEP, seed=0, eval_every=500,
-        eval_episodes=2, random_baseline_episodes=1,
-    )
-    assert summary["final_mean_return"] == pytest.approx(8.0), summary["evaluations"]
+    summary = two_step_run(tmp_path, "recurrent_qmix", TWO_STEP, seed)
+    assert_training_changed_the_outcome(summary, 8.0, seed)
     assert summary["trainer_steps"] > 400
     trainer_rows = read_csv(tmp_path / "logs" / "trainer.csv")
     assert "mean_q_total" in trainer_rows[-1]
@@ -462,5 +473,8 @@ def test_recurrent_madqn_trains_on_launchpad_with_two_executors(tmp_path):
         "network.core_size": 16,
         "network.torso_sizes": "16",
     }
-    _, trainer_rows = launchpad_run(tmp_path, "recurrent_madqn", "debug:simple_spread", 1_000, overrides)
+    _, trainer_rows = launchpad_run(tmp_path, "recurrent_madqn", "debug:simple_spread", 1_000, overrides,
+                                    plugins=[ParameterTrace(tmp_path / "trace")])
     assert np.isfinite(float(trainer_rows[-1]["loss/q_loss"]))
+    # the trainer's updates reached both executors and the evaluator (exactly unchanged without learning)
+    assert_parameters_reached_acting_nodes(tmp_path / "trace", executors=2)
