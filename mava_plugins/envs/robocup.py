@@ -257,6 +257,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         self._metrics: Dict[str, float] = {}
         self.dead_cycles = 0  # cycles reset() let pass in DEAD_PLAY_MODES, over the environment's life
         self.connections = 0  # times the players (re)connected
+        self.idle_restarts = 0  # episodes truncated because an auto-started server gave up waiting
         self.commands_sent: List[Dict[str, Optional[str]]] = []  # per step: agent -> command
 
     # ------------------------------------------------------------------ connection
@@ -647,15 +648,21 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             if not 0 <= action < self._n_actions:
                 raise MavaError(f"{self._name}: agent {player.agent_id!r}: action {action} is not in [0, {self._n_actions})")
             sent[player.agent_id] = self.command(player, action)
-        self._drain()  # act on the latest messages (non-synch servers keep sending while we think)
-        score_before = dict(self._score)
-        for player in self._players:
-            if sent[player.agent_id] is not None:
-                self._send(player, sent[player.agent_id])
-            if self._synch:
-                self._send(player, "(done)")
         self.commands_sent.append(sent)
-        self._wait_for_cycle()
+        score_before = dict(self._score)
+        try:
+            self._drain()  # act on the latest messages (non-synch servers keep sending while we think)
+            score_before = dict(self._score)
+            for player in self._players:
+                if sent[player.agent_id] is not None:
+                    self._send(player, sent[player.agent_id])
+                if self._synch:
+                    self._send(player, "(done)")
+            self._wait_for_cycle()
+        except RoboCupError:
+            if self._server_process is None or not self._server_process.exited_idle():
+                raise
+            return self._truncate_after_idle_exit()
         self._episode_cycles += 1
         gained = {side: self._score[side] - score_before[side] for side in ("l", "r")}
         shaped = self._shaped_rewards()
@@ -686,6 +693,25 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             {p.agent_id: team_reward[p.side] for p in self._players},
             {p.agent_id: discount for p in self._players},
             last,
+        )
+
+    def _truncate_after_idle_exit(self) -> dm_env.TimeStep:
+        """The server this environment started gave up on it (synch mode, about 25 s without a
+        step: an executor's environment while the evaluator plays, say): end the episode as a
+        truncation (discount 1); the next reset() starts a new server."""
+        self._leave()
+        self._reset_next_step = True
+        self.idle_restarts += 1
+        scored = {side: self._score[side] - self._episode_start_score[side] for side in ("l", "r")}
+        self._metrics = {
+            "goal": 0.0, "left_goals": float(scored["l"]), "right_goals": float(scored["r"]),
+            "timeout": 1.0, "time_over": 0.0,
+        }
+        return next_timestep(
+            self._observations(),
+            {p.agent_id: 0.0 for p in self._players},
+            {p.agent_id: 1.0 for p in self._players},
+            True,
         )
 
     def metrics(self) -> Dict[str, float]:

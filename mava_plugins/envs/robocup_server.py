@@ -149,6 +149,12 @@ class RcssServerProcess:
             return ""
         return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
+    def exited_idle(self, wait: float = 2.0) -> bool:
+        """Whether the server exited (waiting up to ``wait`` s for it to finish) because its
+        players sent no ``(done)`` for 20 cycles of 1.25 s (synch mode: "Waiting too long for
+        clients! Exiting")."""
+        return self.wait(wait) is not None and "Waiting too long for clients" in self.log_tail(lines=50)
+
     def describe_exit(self) -> str:
         """``exited with code N (last output: ...)`` or ``is running``."""
         code = self.process.poll()
