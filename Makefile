@@ -28,7 +28,7 @@ help:
 	@echo "make test                    run the test suite (TEST_WORKERS=2 processes; 1 for one)"
 	@echo "make smac                    install real SMAC from SMAC_SRC (default $(SMAC_SRC))"
 	@echo "make soak                    8 executors against one replay server for 10 min (MAVA_SOAK_SECONDS=...)"
-	@echo "make lint                    run ruff"
+	@echo "make lint                    run ruff and mypy"
 	@echo "make robocup-server          build rcssserver 19.0.0 into ~/.cache/mava (RCSSSERVER_TARBALL=...; cached)"
 	@echo "make install                 create $(VENV) with Python 3.10 and install mava[$(EXTRAS)]"
 
@@ -63,8 +63,10 @@ endif
 soak: install
 	$(PY) -m pytest -m soak tests/test_soak.py -s $(PYTEST_ARGS)
 
+# ruff (line length 120; per-file exceptions in pyproject.toml), then mypy over mava_core and mava_plugins
 lint: install
 	$(VENV)/bin/ruff check mava_core mava_plugins examples tests benchmarks
+	$(PY) -m mypy
 
 # the RoboCup soccer server for the robocup environments and their real-server tests (skipped without it)
 robocup-server:
@@ -74,4 +76,4 @@ tensorboard: install
 	$(VENV)/bin/tensorboard --logdir runs
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -19,7 +19,7 @@ reverb_requirements = ["dm-reverb>=0.7,<0.8"]
 launchpad_requirements = ["dm-launchpad>=0.5,<0.6", "portpicker", "psutil"]
 env_requirements = ["pettingzoo>=1.27,<1.28", "mpe2", "gymnasium", "pygame-ce"]  # pygame: classic and butterfly tasks
 logging_requirements = ["matplotlib"]
-test_requirements = ["pytest>=7", "pytest-timeout", "pytest-xdist", "ruff"]
+test_requirements = ["pytest>=7", "pytest-timeout", "pytest-xdist", "ruff", "mypy"]
 
 extras = {
     "tf": tf_requirements,

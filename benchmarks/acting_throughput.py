@@ -74,7 +74,9 @@ def _instrument(loop: Any) -> Dict[str, float]:
         _timed(copy.executor.adder, "add", totals, "replay writes")
         _timed(copy.executor.adder, "add_first", totals, "replay writes")
     # the outermost policy call only (one may call the other)
-    _timed(copies[0].executor.policy, "select_actions" if len(copies) == 1 else "select_actions_batch", totals, "policy")
+    _timed(
+        copies[0].executor.policy, "select_actions" if len(copies) == 1 else "select_actions_batch", totals, "policy"
+    )
     return totals
 
 
@@ -85,8 +87,14 @@ ABLATIONS = (
 )
 
 
-def executor_steps_per_second(copies: int, steps: int, seed: int, breakdown: bool = False,
-                              overrides: Optional[Dict[str, Any]] = None, run_options: Optional[Dict[str, Any]] = None):
+def executor_steps_per_second(
+    copies: int,
+    steps: int,
+    seed: int,
+    breakdown: bool = False,
+    overrides: Optional[Dict[str, Any]] = None,
+    run_options: Optional[Dict[str, Any]] = None,
+):
     """A MADQN executor acting in ``copies`` environment copies, writing to Reverb.
 
     Returns steps/s, and with ``breakdown`` also the microseconds per env step spent in the
@@ -96,9 +104,18 @@ def executor_steps_per_second(copies: int, steps: int, seed: int, breakdown: boo
     """
     import reverb
 
-    run = RunConfig(system="madqn", environment=f"pettingzoo:{TASK}", envs_per_executor=copies, seed=seed,
-                    loggers=(), run_dir=None, **(run_options or {}))
-    builder = SystemBuilder(run, overrides={"dataset.max_size": 100_000, **(overrides or {})}, plugin_manager=PluginManager())
+    run = RunConfig(
+        system="madqn",
+        environment=f"pettingzoo:{TASK}",
+        envs_per_executor=copies,
+        seed=seed,
+        loggers=(),
+        run_dir=None,
+        **(run_options or {}),
+    )
+    builder = SystemBuilder(
+        run, overrides={"dataset.max_size": 100_000, **(overrides or {})}, plugin_manager=PluginManager()
+    )
     server = reverb.Server(builder.make_replay_tables(), port=None)
     try:
         loop, _ = builder.make_executor(0, f"localhost:{server.port}", None)
@@ -132,7 +149,9 @@ def measure(steps: int, copies, repeats: int):
         for k in copies:
             rates[f"executor K={k}"].append(executor_steps_per_second(k, steps, repeat))
         for name, overrides, run_options in ablations:
-            rates[name].append(executor_steps_per_second(16, steps, repeat, overrides=overrides, run_options=run_options))
+            rates[name].append(
+                executor_steps_per_second(16, steps, repeat, overrides=overrides, run_options=run_options)
+            )
     best = {name: max(values) for name, values in rates.items()}
     # one more, instrumented, round: where an executor's step goes (the wrappers cost a little)
     breakdown = {f"executor K={k}": executor_steps_per_second(k, steps, 0, breakdown=True)[1] for k in copies}
@@ -164,7 +183,12 @@ def plot(result, machine) -> None:
     rate = result["steps_per_second"]
     names = ["raw"] + list(result["ratio_to_raw"])
     rates.barh(names[::-1], [rate[name] for name in names[::-1]], color=["tab:blue"] * (len(names) - 1) + ["grey"])
-    rates.axvline(TARGET_SHARE_OF_RAW * rate["raw"], color="black", linestyle="--", label=f"target: {TARGET_SHARE_OF_RAW:.0%} of raw")
+    rates.axvline(
+        TARGET_SHARE_OF_RAW * rate["raw"],
+        color="black",
+        linestyle="--",
+        label=f"target: {TARGET_SHARE_OF_RAW:.0%} of raw",
+    )
     rates.set_xlabel("env steps/s (one core)")
     rates.set_title("Acting throughput")
     rates.legend(fontsize=8, loc="lower right")
@@ -214,8 +238,12 @@ def write_results(result, machine) -> str:
     ]
     for name, parts in result["breakdown_us_per_step"].items():
         lines.append(f"| {name} | " + " | ".join(f"{value:.0f}" for value in parts.values()) + " |")
-    lines += ["", "![acting throughput](acting_throughput.png)", "",
-              "Target: K = 16 at least 70% of raw. Regenerate with `.venv/bin/python benchmarks/acting_throughput.py`."]
+    lines += [
+        "",
+        "![acting throughput](acting_throughput.png)",
+        "",
+        "Target: K = 16 at least 70% of raw. Regenerate with `.venv/bin/python benchmarks/acting_throughput.py`.",
+    ]
     return write_text("acting_throughput.md", lines)
 
 

@@ -28,7 +28,13 @@ def machine_facts() -> Dict[str, Any]:
     from mava_plugins.placement.devices import machine_gpus
 
     gpus = machine_gpus()
-    facts = {"cpu": model, "cpus": os.cpu_count(), "memory_gib": memory_gib, "python": platform.python_version(), "gpus": len(gpus)}
+    facts = {
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "python": platform.python_version(),
+        "gpus": len(gpus),
+    }
     gpu_text = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
     facts["summary"] = f"{facts['cpu']}, {facts['cpus']} CPUs, {memory_gib} GiB, {gpu_text}, Python {facts['python']}"
     return facts

@@ -68,7 +68,7 @@ class MemorySampler(threading.Thread):
                 self.peaks[process.pid] = max(self.peaks.get(process.pid, 0.0), rss)
 
     def stop(self):
-        """Peak MiB per node group (for ``executor``: the largest single executor), and CPU seconds per group (summed)."""
+        """Peak MiB per node group (for ``executor``: the largest single executor), and CPU seconds per group."""
         self._done.set()
         self.join()
         peaks: Dict[str, float] = {}
@@ -88,8 +88,10 @@ def _rows(path: str) -> List[Dict[str, str]]:
 
 
 def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
-    """Growth of ``key`` per second of one log's ``wall_time`` (its own clock), over its rows from ``from_env_steps`` on."""
-    rows = [row for row in rows if float(row.get("env_steps") or 0) >= from_env_steps and row.get(key) not in (None, "")]
+    """Growth of ``key`` per second of one log's ``wall_time`` (its own clock), from ``from_env_steps`` on."""
+    rows = [
+        row for row in rows if float(row.get("env_steps") or 0) >= from_env_steps and row.get(key) not in (None, "")
+    ]
     if len(rows) < 2:
         return float("nan")
     first, last = rows[0], rows[-1]
@@ -99,9 +101,21 @@ def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
 
 def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
     run_dir = tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
-    run = RunConfig(system=system, environment=ENVIRONMENT, backend="launchpad", executors=executors,
-                    env_steps=env_steps, seed=0, eval_every=env_steps, eval_episodes=2, random_baseline_episodes=0,
-                    loggers=("csv",), log_every_seconds=1.0, run_dir=run_dir, checkpoint=False)
+    run = RunConfig(
+        system=system,
+        environment=ENVIRONMENT,
+        backend="launchpad",
+        executors=executors,
+        env_steps=env_steps,
+        seed=0,
+        eval_every=env_steps,
+        eval_episodes=2,
+        random_baseline_episodes=0,
+        loggers=("csv",),
+        log_every_seconds=1.0,
+        run_dir=run_dir,
+        checkpoint=False,
+    )
     builder = SystemBuilder(run, plugin_manager=PluginManager())
     marker = uuid.uuid4().hex
     os.environ[MARKER] = marker
@@ -119,7 +133,9 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
     # steady state: from the run's step count when the trainer logged its first step; every
     # executor's log sees the run's counter grow, each against its own clock
     training_from = float(trainer_rows[0]["env_steps"]) if trainer_rows else 0.0
-    executor_rates = [_rate(_rows(os.path.join(logs, f"executor_{i}.csv")), "env_steps", training_from) for i in range(executors)]
+    executor_rates = [
+        _rate(_rows(os.path.join(logs, f"executor_{i}.csv")), "env_steps", training_from) for i in range(executors)
+    ]
     executor_rates = [rate for rate in executor_rates if rate == rate]  # drop NaN (too few rows)
     dataset = builder.dataset.config
     updates = _rate(trainer_rows, "trainer_steps", training_from)
@@ -166,20 +182,24 @@ def plot(results, machine) -> None:
 
 
 def write_results(results, machine, env_steps: int) -> str:
-    write_json("end_to_end.json", {"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results})
+    write_json(
+        "end_to_end.json", {"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results}
+    )
     plot(results, machine)
     lines = [
         "# End-to-end training throughput (Launchpad)",
         "",
         f"Machine: {machine['summary']}. {ENVIRONMENT}, default configs, {env_steps} env steps per run, "
         "Launchpad backend (replay, counter, trainer, N executors and the evaluator each in its own process). "
-        "Steady-state rates from the run's logs (each against its own clock) from the first trainer step on; *wall* is the whole run "
+        "Steady-state rates from the run's logs (each against its own clock) from the first trainer step on; "
+        "*wall* is the whole run "
         "(start-up, training, final evaluation). *rate bound*: `updates/s × batch_size / samples_per_insert`, "
         "the env steps/s an off-policy table's rate limiter allows at the trainer's speed. Peak resident "
         "memory per node process in MiB (executor: the largest one). *cores used*: each node group's CPU time "
         "(user + system, executors summed) over the run's wall time.",
         "",
-        "| system | executors | env steps/s | updates/s | rate bound | wall s | peak MiB: trainer / executor / replay / evaluator "
+        "| system | executors | env steps/s | updates/s | rate bound | wall s "
+        "| peak MiB: trainer / executor / replay / evaluator "
         "| cores used: trainer / executors / replay / evaluator |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -193,8 +213,13 @@ def write_results(results, machine, env_steps: int) -> str:
             f"| {r['system']} | {r['executors']} | {r['env_steps_per_second']:.0f} | {r['updates_per_second']:.1f} | "
             f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} | {used} |"
         )
-    lines += ["", "![end-to-end throughput](end_to_end.png)", "",
-              "Target: MADQN at least 1,000 env steps/s on 2 cores. Regenerate with `.venv/bin/python benchmarks/end_to_end.py`."]
+    lines += [
+        "",
+        "![end-to-end throughput](end_to_end.png)",
+        "",
+        "Target: MADQN at least 1,000 env steps/s on 2 cores. "
+        "Regenerate with `.venv/bin/python benchmarks/end_to_end.py`.",
+    ]
     return write_text("end_to_end.md", lines)
 
 
@@ -214,7 +239,11 @@ def main() -> None:
         for executors in (int(n) for n in args.executors.split(",")):
             results.append(measure(system, executors, args.env_steps))
             r = results[-1]
-            print(f"{system} x{executors}: {r['env_steps_per_second']:.0f} env steps/s, {r['updates_per_second']:.1f} updates/s", flush=True)
+            print(
+                f"{system} x{executors}: {r['env_steps_per_second']:.0f} env steps/s, "
+                f"{r['updates_per_second']:.1f} updates/s",
+                flush=True,
+            )
     print(write_results(results, machine_facts(), args.env_steps))
 
 

@@ -182,7 +182,8 @@ def write_results(results, machine):
         "|---|---|---|---|---|",
     ]
     for r in results:
-        frame, over, frac = r["framework_us_per_step"], r["hook_overhead_us_per_step"], r["hook_overhead_fraction_of_env_step"]
+        frame, over = r["framework_us_per_step"], r["hook_overhead_us_per_step"]
+        frac = r["hook_overhead_fraction_of_env_step"]
         lines.append(
             f"| {r['environment']} | {r['environment_us_per_step']:.1f} | {frame['raw']:.1f} | "
             f"{over['core']:.1f} ({frac['core']:.1%}) | {over['core+3 plugins']:.1f} ({frac['core+3 plugins']:.1%}) |"

@@ -31,9 +31,15 @@ BOUND_EVERY, IN_FLIGHT = 8, 24
 
 
 def _shapes() -> Dict[str, Tuple[Tuple[int, ...], Any]]:
-    return {"observations": ((OBSERVATION,), np.float32), "masks": ((ACTIONS,), np.float32), "actions": ((), np.int32),
-            "rewards": ((), np.float32), "discounts": ((), np.float32), "next_observations": ((OBSERVATION,), np.float32),
-            "next_masks": ((ACTIONS,), np.float32)}
+    return {
+        "observations": ((OBSERVATION,), np.float32),
+        "masks": ((ACTIONS,), np.float32),
+        "actions": ((), np.int32),
+        "rewards": ((), np.float32),
+        "discounts": ((), np.float32),
+        "next_observations": ((OBSERVATION,), np.float32),
+        "next_masks": ((ACTIONS,), np.float32),
+    }
 
 
 def signature(stacked: bool) -> Dict[str, Any]:
@@ -93,9 +99,17 @@ VARIANTS = (("per-agent", False, 1), ("stacked", True, 1), ("stacked, chunks of 
 def measure(items: int, repeats: int) -> Dict[str, Any]:
     import reverb
 
-    tables = [reverb.Table(name, reverb.selectors.Uniform(), reverb.selectors.Fifo(), 10 * items,
-                           reverb.rate_limiters.MinSize(1), signature=signature(stacked))
-              for name, stacked in (("per_agent", False), ("stacked", True))]
+    tables = [
+        reverb.Table(
+            name,
+            reverb.selectors.Uniform(),
+            reverb.selectors.Fifo(),
+            10 * items,
+            reverb.rate_limiters.MinSize(1),
+            signature=signature(stacked),
+        )
+        for name, stacked in (("per_agent", False), ("stacked", True))
+    ]
     server = reverb.Server(tables, port=None)
     client = reverb.Client(f"localhost:{server.port}")
     rounds: Dict[str, list] = {name: [] for name, _, _ in VARIANTS}
@@ -109,7 +123,13 @@ def measure(items: int, repeats: int) -> Dict[str, Any]:
         server.stop()
     columns = {"per-agent": 7 * AGENTS + 2, "stacked": 7 + 2, "stacked, chunks of 16": 7 + 2}
     best = {name: min(values) for name, values in rounds.items()}
-    return {"items_per_round": items, "repeats": repeats, "columns": columns, "best_us_per_item": best, "all_rounds": rounds}
+    return {
+        "items_per_round": items,
+        "repeats": repeats,
+        "columns": columns,
+        "best_us_per_item": best,
+        "all_rounds": rounds,
+    }
 
 
 def write_results(result: Dict[str, Any], machine: Dict[str, Any]) -> str:

@@ -149,7 +149,8 @@ def write_results(results, machine) -> str:
         "step time spent waiting for the next batch. *dataset alone*: batches/s the same prefetched pipeline "
         "delivers when nothing trains (off-policy tables; mappo's queue is drained by training).",
         "",
-        "| system | dataset | batch | updates/s | samples/s | steps/s in batches | data wait | dataset alone: batches/s |",
+        "| system | dataset | batch | updates/s | samples/s | steps/s in batches | data wait "
+        "| dataset alone: batches/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -159,8 +160,12 @@ def write_results(results, machine) -> str:
             f"{r['items_per_second']:.0f} | {r['agent_steps_per_second']:.0f} | {r['data_wait_fraction']:.1%} | "
             f"{'-' if alone is None else f'{alone:.0f}'} |"
         )
-    lines += ["", "![trainer throughput](trainer_throughput.png)", "",
-              "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`."]
+    lines += [
+        "",
+        "![trainer throughput](trainer_throughput.png)",
+        "",
+        "Target: data wait below 10%. Regenerate with `.venv/bin/python benchmarks/trainer_throughput.py`.",
+    ]
     return write_text("trainer_throughput.md", lines)
 
 

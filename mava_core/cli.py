@@ -34,25 +34,44 @@ def _parser(pm: Any) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train a system on an environment, or continue a saved run (--resume)")
     run.add_argument("system", nargs="?", help="system name (see `mava systems`)")
     run.add_argument("environment", nargs="?", help="family:task (see `mava envs`), e.g. pettingzoo:simple_spread_v3")
-    run.add_argument("--backend", default=None, help="local (one process, the default), launchpad (one process per node) or ray")
-    run.add_argument("--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join (head host:port)")
+    run.add_argument(
+        "--backend", default=None, help="local (one process, the default), launchpad (one process per node) or ray"
+    )
+    run.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --backend ray: the cluster to join (head host:port)",
+    )
     run.add_argument("--executors", type=int, default=None, help="number of executors")
     run.add_argument("--env-steps", type=int, default=None, help="environment step budget")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--run-dir", default=None, help="where logs, plots and the summary go (default runs/...)")
     run.add_argument(
-        "--resume", metavar="RUN_DIR", default=None,
-        help="continue the run saved in RUN_DIR from its latest checkpoint, with its config (a larger --env-steps may be given)",
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue the run saved in RUN_DIR from its latest checkpoint, with its config "
+        "(a larger --env-steps may be given)",
     )
     run.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
     run.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. learning_rate=0.001")
 
     evaluate = commands.add_parser("evaluate", help="run greedy episodes with a saved run's checkpointed policy")
-    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory with checkpoints (e.g. the one `make run` prints)")
+    evaluate.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run directory with checkpoints (e.g. the one `make run` prints)"
+    )
     evaluate.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default 10)")
-    evaluate.add_argument("--checkpoint", default=None, metavar="ID", help="checkpoint id (its env steps); default: the latest")
+    evaluate.add_argument(
+        "--checkpoint", default=None, metavar="ID", help="checkpoint id (its env steps); default: the latest"
+    )
     evaluate.add_argument("--record", action="store_true", help="save the first episode as a video in RUN_DIR/videos")
-    evaluate.add_argument("--record-format", choices=("gif", "mp4"), default=None, help="video format (default: the run's run.record_format)")
+    evaluate.add_argument(
+        "--record-format",
+        choices=("gif", "mp4"),
+        default=None,
+        help="video format (default: the run's run.record_format)",
+    )
     evaluate.add_argument("--plugin", action="append", default=[], help="extra plugin module to register (repeatable)")
     pm.hook.mava_add_commands(commands=commands)  # the plugins' own subcommands
     return parser
@@ -93,7 +112,11 @@ def _cmd_envs(pm, as_json: bool) -> int:
     listing = {}
     for entry in pm.registry.entries("environment"):
         try:
-            listing[entry.name] = {"tasks": list(entry.load().tasks()), "plugin": entry.plugin, "description": entry.description}
+            listing[entry.name] = {
+                "tasks": list(entry.load().tasks()),
+                "plugin": entry.plugin,
+                "description": entry.description,
+            }
         except MavaError as error:
             listing[entry.name] = {"tasks": [], "plugin": entry.plugin, "error": str(error)}
     if as_json:
@@ -122,15 +145,27 @@ def _cmd_config(pm, system: str) -> int:
 
 def _flag_overrides(args) -> List[tuple]:
     """The run flags given on the command line, as ``run.KEY`` overrides."""
-    flags = (("backend", args.backend), ("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed))
+    flags = (
+        ("backend", args.backend),
+        ("executors", args.executors),
+        ("env_steps", args.env_steps),
+        ("seed", args.seed),
+    )
     return [(f"run.{key}", value) for key, value in flags if value is not None]
 
 
-def _resumed_builder(run_dir: str, overrides: List[tuple], system=None, environment=None, plugin_manager=None, plugins=()):
+def _resumed_builder(
+    run_dir: str, overrides: List[tuple], system=None, environment=None, plugin_manager=None, plugins=()
+):
     from mava_core.saved_runs import builder_from_run_dir
 
     return builder_from_run_dir(
-        run_dir, overrides, system=system, environment=environment, plugin_manager=plugin_manager, plugins=plugins,
+        run_dir,
+        overrides,
+        system=system,
+        environment=environment,
+        plugin_manager=plugin_manager,
+        plugins=plugins,
         resume=True,
     )
 
@@ -148,7 +183,12 @@ def _cmd_run(parser, pm, args) -> int:
         if args.system is None or args.environment is None:
             parser.error("the following arguments are required: system, environment (or --resume RUN_DIR)")
         run = RunConfig(system=args.system, environment=args.environment, backend=args.backend or "local")
-        for attribute, value in (("executors", args.executors), ("env_steps", args.env_steps), ("seed", args.seed), ("run_dir", args.run_dir)):
+        for attribute, value in (
+            ("executors", args.executors),
+            ("env_steps", args.env_steps),
+            ("seed", args.seed),
+            ("run_dir", args.run_dir),
+        ):
             if value is not None:
                 setattr(run, attribute, value)
         builder = SystemBuilder(run, overrides=args.overrides, plugin_manager=pm, plugins=args.plugin)
@@ -163,7 +203,9 @@ def _apply_ray_address(builder, address: Optional[str]) -> None:
     if address is None:
         return
     if builder.run.backend != "ray":
-        raise MavaError(f"--ray-address is only valid with --backend ray (this run's backend is {builder.run.backend!r})")
+        raise MavaError(
+            f"--ray-address is only valid with --backend ray (this run's backend is {builder.run.backend!r})"
+        )
     builder.run.backend_options["address"] = address
 
 
@@ -171,8 +213,13 @@ def _cmd_evaluate(pm, args) -> int:
     from mava_core.evaluation import evaluate_run, print_evaluation
 
     result = evaluate_run(
-        args.run_dir, episodes=args.episodes, checkpoint_id=args.checkpoint, plugin_manager=pm, plugins=args.plugin,
-        record=args.record, record_format=args.record_format,
+        args.run_dir,
+        episodes=args.episodes,
+        checkpoint_id=args.checkpoint,
+        plugin_manager=pm,
+        plugins=args.plugin,
+        record=args.record,
+        record_format=args.record_format,
     )
     print_evaluation(result)
     return 0
@@ -221,7 +268,11 @@ def print_summary(run_dir: str, summary: dict) -> None:
 
 
 def run_script(
-    run, overrides: Optional[dict] = None, plugins: Sequence[Any] = (), argv: Optional[List[str]] = None, description: str = ""
+    run,
+    overrides: Optional[dict] = None,
+    plugins: Sequence[Any] = (),
+    argv: Optional[List[str]] = None,
+    description: str = "",
 ) -> int:
     """Entry point for example scripts: ``run``'s fields are defaults the command line can change.
 
@@ -234,7 +285,9 @@ def run_script(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default=None, help=f"local, launchpad or ray (default {run.backend})")
-    parser.add_argument("--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join")
+    parser.add_argument(
+        "--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join"
+    )
     parser.add_argument("--executors", type=int, default=None, help=f"default {run.executors}")
     parser.add_argument("--env-steps", type=int, default=None, help=f"default {run.env_steps}")
     parser.add_argument("--seed", type=int, default=None, help=f"default {run.seed}")

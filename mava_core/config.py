@@ -18,7 +18,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from mava_core.errors import ConfigError
 
 
-def check(minimum: Optional[float] = None, maximum: Optional[float] = None, choices: Optional[Iterable[Any]] = None, **kw):
+def check(
+    minimum: Optional[float] = None, maximum: Optional[float] = None, choices: Optional[Iterable[Any]] = None, **kw
+):
     """Field metadata that :func:`validate` enforces: ``field(default=1, metadata=check(minimum=1))``."""
     meta: Dict[str, Any] = {}
     if minimum is not None:
@@ -31,7 +33,9 @@ def check(minimum: Optional[float] = None, maximum: Optional[float] = None, choi
     return meta
 
 
-def bounded(default: Any, minimum: Optional[float] = None, maximum: Optional[float] = None, choices=None, help: str = ""):
+def bounded(
+    default: Any, minimum: Optional[float] = None, maximum: Optional[float] = None, choices=None, help: str = ""
+):
     """A dataclass field with a default, a valid range and a help string."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples or default_factory for mutable defaults")
@@ -65,13 +69,16 @@ class RunSettings:
     backend: str = "local"
     executors: int = bounded(1, minimum=1, maximum=256, help="number of acting processes")
     envs_per_executor: int = bounded(
-        1, minimum=1, maximum=256,
+        1,
+        minimum=1,
+        maximum=256,
         help="environment copies each executor steps together, with one batched policy call per step "
         "(feedforward systems)",
     )
     env_steps: int = bounded(50_000, minimum=1, help="budget of environment steps, summed over executors")
     max_seconds: float = bounded(
-        0.0, minimum=0.0,
+        0.0,
+        minimum=0.0,
         help="wall-clock budget of this launch in seconds: the run then ends as at its step budget (0: none)",
     )
     seed: int = bounded(0, minimum=0)
@@ -84,18 +91,23 @@ class RunSettings:
     log_every_seconds: float = bounded(5.0, minimum=0.0)
     check_environment: bool = True
     on_executor_error: str = bounded(
-        "restart", choices=("restart", "continue", "stop"),
+        "restart",
+        choices=("restart", "continue", "stop"),
         help="when an executor's environment raises: restart it in a fresh environment, continue with the other "
         "executors, or stop the run",
     )
     executor_max_restarts: int = bounded(
-        3, minimum=0, help="fresh environments one executor may get (run.on_executor_error=restart) before the run stops",
+        3,
+        minimum=0,
+        help="fresh environments one executor may get (run.on_executor_error=restart) before the run stops",
     )
     env_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
     eval_env_options: Dict[str, Any] = dataclasses.field(
         default_factory=dict,
-        metadata={"help": "environment options for the evaluator's (and the random baseline's) environment only, "
-                  "on top of env_options"},
+        metadata={
+            "help": "environment options for the evaluator's (and the random baseline's) environment only, "
+            "on top of env_options"
+        },
     )
     backend_options: Dict[str, Any] = dataclasses.field(
         default_factory=dict,
@@ -228,8 +240,10 @@ _FALSE = {"0", "false", "no", "off"}
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin is Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return " or ".join(_type_name(a) for a in args) + (" or None" if len(args) < len(typing.get_args(annotation)) else "")
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(_type_name(a) for a in members) + (
+            " or None" if len(members) < len(typing.get_args(annotation)) else ""
+        )
     if origin in (tuple, Tuple):
         args = typing.get_args(annotation)
         inner = _type_name(args[0]) if args else "value"
@@ -333,7 +347,9 @@ def field_names(obj: Any) -> List[str]:
 ComponentResolver = Any  # callable (kind, component_name) -> options dataclass instance or None
 
 
-def set_value(config: Any, key: str, value: Any, resolve_component: Optional[ComponentResolver] = None, prefix: str = "") -> None:
+def set_value(
+    config: Any, key: str, value: Any, resolve_component: Optional[ComponentResolver] = None, prefix: str = ""
+) -> None:
     """Set dotted ``key`` on a dataclass tree, coercing ``value`` to the field's type.
 
     ``resolve_component(kind, name)`` returns a fresh options object when a component slot is
@@ -367,7 +383,9 @@ def set_value(config: Any, key: str, value: Any, resolve_component: Optional[Com
             return
         raise ConfigError(full, f"is a setting of type {_type_name(annotation)}, not a section with sub-keys")
     if dataclasses.is_dataclass(current):
-        raise ConfigError(full, f"is a section; set one of its keys: {', '.join(f'{full}.{n}' for n in field_names(current))}")
+        raise ConfigError(
+            full, f"is a section; set one of its keys: {', '.join(f'{full}.{n}' for n in field_names(current))}"
+        )
     setattr(config, head, coerce(full, annotation, value))
 
 

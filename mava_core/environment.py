@@ -179,19 +179,31 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
             if agent is None:
                 self._fail(where, f"observation for unknown agent {agent_id!r}; spec has {self._spec.agent_ids}")
             if not isinstance(obs, AgentObservation):
-                self._fail(where, f"agent {agent_id!r}: observation must be an AgentObservation, got {type(obs).__name__}")
+                self._fail(
+                    where, f"agent {agent_id!r}: observation must be an AgentObservation, got {type(obs).__name__}"
+                )
             array = np.asarray(obs.observation)
             if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
                 self._fail(where, f"agent {agent_id!r}: observation has non-numeric dtype {array.dtype}")
             if array.shape != tuple(agent.observation.shape):
-                self._fail(where, f"agent {agent_id!r}: observation shape {array.shape} does not match the spec's {tuple(agent.observation.shape)}")
+                self._fail(
+                    where,
+                    f"agent {agent_id!r}: observation shape {array.shape} does not match the spec's "
+                    f"{tuple(agent.observation.shape)}",
+                )
             if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
                 self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
             if np.shape(obs.action_mask) != (agent.num_actions,) and agent.discrete:
-                self._fail(where, f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} should be ({agent.num_actions},)")
+                self._fail(
+                    where,
+                    f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} "
+                    f"should be ({agent.num_actions},)",
+                )
         if self._spec.kind == PARALLEL and len(observations) != self._spec.num_agents:
             missing = [agent for agent in self._spec.agents if agent not in observations]
-            self._fail(where, f"agents {missing} are missing from the observation (a parallel environment reports every agent)")
+            self._fail(
+                where, f"agents {missing} are missing from the observation (a parallel environment reports every agent)"
+            )
         rewards = timestep.reward
         if rewards is not None:
             for agent_id, reward in rewards.items():

@@ -35,7 +35,9 @@ def _restore(environment: Any, state: Dict[str, Any], source: str) -> None:
     try:
         environment.restore_saved_state(state)
     except ValueError as error:
-        raise CheckpointError(f"the environment state saved in {source} does not fit this run's environment: {error}") from None
+        raise CheckpointError(
+            f"the environment state saved in {source} does not fit this run's environment: {error}"
+        ) from None
 
 
 def restore_merged(checkpointer: Any, environment: Any) -> bool:

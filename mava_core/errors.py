@@ -90,7 +90,7 @@ class ReplayUnavailableError(MavaError):
 
 
 class NodeCrashedError(MavaError):
-    """A node's process of a process-per-node run ended on its own (crash, signal, uncaught error) before the run did."""
+    """A node's process of a process-per-node run ended on its own (crash, signal, uncaught error) before the run."""
 
 
 class TrainingDivergedError(MavaError):

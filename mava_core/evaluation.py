@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from mava_core.contracts import Checkpointer
 from mava_core.errors import ConfigError, MavaError
 
 RESULT_FILE = "evaluation.json"
@@ -43,10 +44,13 @@ def evaluate_run(
     overrides: List[Tuple[str, Any]] = [("run.checkpoint", True)] if "checkpoint" in declared else []
     if record:
         if "record_eval" not in declared:
-            raise MavaError("--record needs a plugin that records videos (run.record_eval); the 'recording' plugin is not loaded")
+            raise MavaError(
+                "--record needs a plugin that records videos (run.record_eval); the 'recording' plugin is not loaded"
+            )
         overrides += [("run.record_eval", True)] + ([("run.record_format", record_format)] if record_format else [])
     builder = builder_from_run_dir(run_dir, overrides, plugin_manager=plugin_manager, plugins=plugins)
-    checkpointer = builder.checkpointer
+    builder.hooks.mava_evaluation_start(builder=builder)  # e.g. --record: the environment renders
+    checkpointer: Optional[Checkpointer] = builder.checkpointer
     if checkpointer is None:
         raise MavaError("mava evaluate needs a checkpointer plugin (mava_checkpointer); none is loaded")
     system = builder.system
@@ -61,7 +65,9 @@ def evaluate_run(
     if record:
         recorded = builder.hooks.mava_evaluation_record(builder=builder, loop=loop, name=f"checkpoint_{entry['id']}")
         if recorded is None:
-            raise MavaError("--record: no plugin recorded the episode (no mava_evaluation_record implementation answered)")
+            raise MavaError(
+                "--record: no plugin recorded the episode (no mava_evaluation_record implementation answered)"
+            )
         video = recorded.pop("video", None)
         results.append(recorded)
     results += [loop.run_episode() for _ in range(episodes - len(results))]

@@ -120,6 +120,18 @@ def mava_program_launch(program: "Program", builder: "SystemBuilder") -> Optiona
 
 
 # ----------------------------------------------------------------------------- evaluation
+@hookspec
+def mava_evaluation_start(builder: "SystemBuilder") -> None:
+    """Check a saved run before ``mava evaluate`` builds its evaluator.
+
+    Fires once, in ``mava evaluate``'s process, after the run is rebuilt from its
+    ``config.json`` (with ``run.record_eval=true`` under ``--record``) and before the
+    evaluator's environment is made. Raise :class:`~mava_core.errors.ConfigError` naming the
+    key to refuse the evaluation (the ``recording`` plugin refuses an environment that
+    cannot render). Returns nothing.
+    """
+
+
 @hookspec(firstresult=True)
 def mava_evaluation_record(builder: "SystemBuilder", loop: "EnvironmentLoop", name: str) -> Optional[Dict[str, Any]]:
     """Play one episode of ``loop`` and save it as a video (``mava evaluate --record``).

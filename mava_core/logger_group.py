@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
+from mava_core.contracts import Logger
+
 
 class LoggerGroup:
     """Fans ``write`` and ``close`` out to every logger in ``loggers``."""
 
-    def __init__(self, loggers: Sequence[Any]):
-        self.loggers: List[Any] = list(loggers)
+    def __init__(self, loggers: Sequence[Logger]):
+        self.loggers: List[Logger] = list(loggers)
 
     def write(self, values: Mapping[str, Any]) -> None:
         """Write ``values`` to every logger."""

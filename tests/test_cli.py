@@ -88,7 +88,9 @@ def test_components_of_one_kind(capsys):
     lines = out.splitlines()
     assert lines[0] == "# exploration"
     assert [line.split()[0] for line in lines[1:]] == _REGISTRY.names("exploration")
-    assert {"constant_epsilon", "exponential_epsilon", "linear_epsilon", "gaussian_noise"} <= set(_REGISTRY.names("exploration"))
+    assert {"constant_epsilon", "exponential_epsilon", "linear_epsilon", "gaussian_noise"} <= set(
+        _REGISTRY.names("exploration")
+    )
     assert all(line.endswith("[plugin: exploration]") for line in lines[1:])
 
 
@@ -122,22 +124,49 @@ MISTAKES = [
     (["run", "qmix9", "debug:two_step"], f"unknown system 'qmix9'; available: {names('system')}"),
     (["config", "qmix9"], f"unknown system 'qmix9'; available: {names('system')}"),
     (["run", "madqn", "atari:pong"], f"unknown environment 'atari'; available: {names('environment')}"),
-    (["run", "madqn", "debug_two_step"],
-     "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), got 'debug_two_step'"),
-    (["run", "madqn", "debug:three_step"], "unknown debug task 'three_step'; available: simple_spread, switch_riddle, two_step"),
-    (["run", "madqn", "debug:two_step", "--backend", "slurm"], f"unknown backend 'slurm'; available: {names('backend')}"),
-    (["run", "madqn", "debug:two_step", "learning_rat=0.1"], "config key 'learning_rat': unknown key; valid keys here are: "),
-    (["run", "madqn", "debug:two_step", "learning_rate=fast"], "config key 'learning_rate': expected float, got 'fast'"),
-    (["run", "madqn", "debug:two_step", "learning_rate"],
-     "config key 'learning_rate': overrides are written key=value (e.g. learning_rate=0.0005)"),
+    (
+        ["run", "madqn", "debug_two_step"],
+        "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), "
+        "got 'debug_two_step'",
+    ),
+    (
+        ["run", "madqn", "debug:three_step"],
+        "unknown debug task 'three_step'; available: simple_spread, switch_riddle, two_step",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "--backend", "slurm"],
+        f"unknown backend 'slurm'; available: {names('backend')}",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "learning_rat=0.1"],
+        "config key 'learning_rat': unknown key; valid keys here are: ",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "learning_rate=fast"],
+        "config key 'learning_rate': expected float, got 'fast'",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "learning_rate"],
+        "config key 'learning_rate': overrides are written key=value (e.g. learning_rate=0.0005)",
+    ),
     (["run", "madqn", "debug:two_step", "--env-steps", "0"], "config key 'run.env_steps': must be >= 1, got 0"),
-    (["run", "madqn", "debug:two_step", "exploration=exponential_epsilon", "exploration.decay_steps=10"],
-     "config key 'exploration.decay_steps': unknown key; valid keys here are: start, end, half_life"),
-    (["run", "madqn", "debug:two_step", "env.size=3"],
-     "config key 'env.size': unknown option for debug:two_step; valid options: (none)"),
-    (["run", "madqn", "debug:two_step", "--plugin", "mava_no_such_plugin_module"],
-     "plugin module 'mava_no_such_plugin_module' could not be imported: No module named 'mava_no_such_plugin_module'"),
-    (["components", "--kind", "policy"], "unknown component kind 'policy'; available: architecture, backend, dataset, "),
+    (
+        ["run", "madqn", "debug:two_step", "exploration=exponential_epsilon", "exploration.decay_steps=10"],
+        "config key 'exploration.decay_steps': unknown key; valid keys here are: start, end, half_life",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "env.size=3"],
+        "config key 'env.size': unknown option for debug:two_step; valid options: (none)",
+    ),
+    (
+        ["run", "madqn", "debug:two_step", "--plugin", "mava_no_such_plugin_module"],
+        "plugin module 'mava_no_such_plugin_module' could not be imported: "
+        "No module named 'mava_no_such_plugin_module'",
+    ),
+    (
+        ["components", "--kind", "policy"],
+        "unknown component kind 'policy'; available: architecture, backend, dataset, ",
+    ),
 ]
 
 
@@ -156,8 +185,15 @@ def test_user_mistakes_exit_2_with_one_clear_line(capsys, tmp_path, argv, messag
 
 def test_madqn_on_continuous_actions_is_refused(capsys, tmp_path):
     pytest.importorskip("pettingzoo")
-    status, _, err = mava(capsys, "run", "madqn", "pettingzoo:simple_spread_v3", "env.continuous_actions=true",
-                          "--run-dir", str(tmp_path / "run"))
+    status, _, err = mava(
+        capsys,
+        "run",
+        "madqn",
+        "pettingzoo:simple_spread_v3",
+        "env.continuous_actions=true",
+        "--run-dir",
+        str(tmp_path / "run"),
+    )
     assert status == 2 and "Traceback" not in err
     (line,) = err.strip().splitlines()
     assert "madqn" in line and "continuous actions" in line
@@ -184,9 +220,20 @@ def test_argument_errors_are_argparse_usage_errors(capsys):
 def test_a_tiny_run_prints_its_directory_and_result_and_leaves_its_files(capsys, tmp_path):
     run_dir = tmp_path / "run"
     status, out, err = mava(
-        capsys, "run", "madqn", "debug:two_step", "--env-steps", "200", "--run-dir", str(run_dir),
-        "run.eval_every=200", "run.eval_episodes=1", "run.random_baseline_episodes=1", "run.loggers=csv",
-        "dataset.min_size=50", "dataset.batch_size=16",
+        capsys,
+        "run",
+        "madqn",
+        "debug:two_step",
+        "--env-steps",
+        "200",
+        "--run-dir",
+        str(run_dir),
+        "run.eval_every=200",
+        "run.eval_episodes=1",
+        "run.random_baseline_episodes=1",
+        "run.loggers=csv",
+        "dataset.min_size=50",
+        "dataset.batch_size=16",
     )
     assert status == 0, err
     lines = out.strip().splitlines()
@@ -217,7 +264,9 @@ def test_a_listing_into_a_closed_pipe_ends_quietly(command):
     import sys
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "mava_core.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "mava_core.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     process.stdout.close()  # the reader goes away at once, as `head` does after its lines
     try:

@@ -49,9 +49,13 @@ def build(pm, overrides=(), environment="debug:two_step", tmp_dir="unused-run-di
 BAD_INPUTS = [
     # (overrides, error class, the whole message)
     (["nope=1"], ConfigError, f"config key 'nope': unknown key; valid keys here are: {SYSTEM_KEYS}"),
-    (["dataset.nope=1"], ConfigError,
-     "config key 'dataset.nope': unknown key; valid keys here are: max_size, min_size, batch_size, samples_per_insert, "
-     "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch, stack_agents"),
+    (
+        ["dataset.nope=1"],
+        ConfigError,
+        "config key 'dataset.nope': unknown key; valid keys here are: max_size, min_size, batch_size, "
+        "samples_per_insert, "
+        "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch, stack_agents",
+    ),
     (["learning_rate=fast"], ConfigError, "config key 'learning_rate': expected float, got 'fast'"),
     (["dataset.batch_size=1.5"], ConfigError, "config key 'dataset.batch_size': expected int, got '1.5'"),
     ({"dataset.batch_size": True}, ConfigError, "config key 'dataset.batch_size': expected int, got True"),
@@ -59,9 +63,16 @@ BAD_INPUTS = [
     ({"double_q": 1}, ConfigError, "config key 'double_q': expected bool (true/false), got 1"),
     (["network.hidden_sizes=32,x"], ConfigError, "config key 'network.hidden_sizes': expected int, got 'x'"),
     (["max_gradient_norm=big"], ConfigError, "config key 'max_gradient_norm': expected float or None, got 'big'"),
-    (["network.activation=sigmoid"], ConfigError,
-     "config key 'network.activation': must be one of relu, tanh, elu, gelu, got 'sigmoid'"),
-    (["learning_rate.step=1"], ConfigError, "config key 'learning_rate': is a setting of type float, not a section with sub-keys"),
+    (
+        ["network.activation=sigmoid"],
+        ConfigError,
+        "config key 'network.activation': must be one of relu, tanh, elu, gelu, got 'sigmoid'",
+    ),
+    (
+        ["learning_rate.step=1"],
+        ConfigError,
+        "config key 'learning_rate': is a setting of type float, not a section with sub-keys",
+    ),
     # out of range
     (["discount=2"], ConfigError, "config key 'discount': must be <= 1.0, got 2.0"),
     (["learning_rate=-0.1"], ConfigError, "config key 'learning_rate': must be >= 0.0, got -0.1"),
@@ -70,27 +81,60 @@ BAD_INPUTS = [
     (["run.executors=0"], ConfigError, "config key 'run.executors': must be >= 1, got 0"),
     (["run.seed=-1"], ConfigError, "config key 'run.seed': must be >= 0, got -1"),
     # malformed
-    (["learning_rate"], ConfigError, "config key 'learning_rate': overrides are written key=value (e.g. learning_rate=0.0005)"),
+    (
+        ["learning_rate"],
+        ConfigError,
+        "config key 'learning_rate': overrides are written key=value (e.g. learning_rate=0.0005)",
+    ),
     (["=3"], ConfigError, "config key '=3': overrides are written key=value (e.g. learning_rate=0.0005)"),
     # components
-    (["exploration=boltzmann"], UnknownNameError,
-     f"unknown exploration 'boltzmann'; available: {names('exploration')}"),
+    (
+        ["exploration=boltzmann"],
+        UnknownNameError,
+        f"unknown exploration 'boltzmann'; available: {names('exploration')}",
+    ),
     (["dataset=episodes"], UnknownNameError, f"unknown dataset 'episodes'; available: {names('dataset')}"),
-    (["exploration=exponential_epsilon", "exploration.decay_steps=100"], ConfigError,
-     "config key 'exploration.decay_steps': unknown key; valid keys here are: start, end, half_life"),
-    (["exploration.half_life=100"], ConfigError,  # not an option of the default linear_epsilon
-     "config key 'exploration.half_life': unknown key; valid keys here are: start, end, decay_steps"),
+    (
+        ["exploration=exponential_epsilon", "exploration.decay_steps=100"],
+        ConfigError,
+        "config key 'exploration.decay_steps': unknown key; valid keys here are: start, end, half_life",
+    ),
+    (
+        ["exploration.half_life=100"],
+        ConfigError,  # not an option of the default linear_epsilon
+        "config key 'exploration.half_life': unknown key; valid keys here are: start, end, decay_steps",
+    ),
     # run. prefix
     (["run.bogus=1"], ConfigError, f"config key 'run.bogus': unknown key; valid keys here are: {RUN_KEYS}"),
     (["run.env_steps=many"], ConfigError, "config key 'run.env_steps': expected int, got 'many'"),
-    (["run.check_environment=perhaps"], ConfigError, "config key 'run.check_environment': expected bool (true/false), got 'perhaps'"),
+    (
+        ["run.check_environment=perhaps"],
+        ConfigError,
+        "config key 'run.check_environment': expected bool (true/false), got 'perhaps'",
+    ),
     (["run.env_options=x"], ConfigError, "config key 'run.env_options': expected a mapping, got 'x'"),
     (["run.backend=slurm"], UnknownNameError, f"unknown backend 'slurm'; available: {names('backend')}"),
-    (["run.loggers=csv,carrier_pigeon"], UnknownNameError, f"unknown logger 'carrier_pigeon'; available: {names('logger')}"),
-    (["run.env_wrappers=frame_stack"], UnknownNameError, f"unknown env_wrapper 'frame_stack'; available: {names('env_wrapper')}"),
-    (["run.environment=debug_two_step"], ConfigError,
-     "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), got 'debug_two_step'"),
-    (["run.environment=atari:pong"], UnknownNameError, f"unknown environment 'atari'; available: {names('environment')}"),
+    (
+        ["run.loggers=csv,carrier_pigeon"],
+        UnknownNameError,
+        f"unknown logger 'carrier_pigeon'; available: {names('logger')}",
+    ),
+    (
+        ["run.env_wrappers=frame_stack"],
+        UnknownNameError,
+        f"unknown env_wrapper 'frame_stack'; available: {names('env_wrapper')}",
+    ),
+    (
+        ["run.environment=debug_two_step"],
+        ConfigError,
+        "config key 'environment': environments are named family:task (e.g. pettingzoo:simple_spread_v3), "
+        "got 'debug_two_step'",
+    ),
+    (
+        ["run.environment=atari:pong"],
+        UnknownNameError,
+        f"unknown environment 'atari'; available: {names('environment')}",
+    ),
 ]
 
 
@@ -105,11 +149,23 @@ def test_bad_override_is_refused_with_a_specific_message(pm, overrides, error, m
 
 
 ENV_OPTION_ERRORS = [
-    ("debug:two_step", ["env.size=4"], "config key 'env.size': unknown option for debug:two_step; valid options: (none)"),
+    (
+        "debug:two_step",
+        ["env.size=4"],
+        "config key 'env.size': unknown option for debug:two_step; valid options: (none)",
+    ),
     ("debug:simple_spread", ["env.num_agents=0"], "config key 'env.num_agents': must be a positive integer, got 0"),
-    ("debug:simple_spread", ["env.max_steps=lots"], "config key 'env.max_steps': must be a positive integer, got 'lots'"),
-    ("debug:simple_spread", ["env.landmarks=3"],
-     "config key 'env.landmarks': unknown option for debug:simple_spread; valid options: num_agents, max_steps, continuous, render_mode"),
+    (
+        "debug:simple_spread",
+        ["env.max_steps=lots"],
+        "config key 'env.max_steps': must be a positive integer, got 'lots'",
+    ),
+    (
+        "debug:simple_spread",
+        ["env.landmarks=3"],
+        "config key 'env.landmarks': unknown option for debug:simple_spread; "
+        "valid options: num_agents, max_steps, continuous, render_mode",
+    ),
     ("debug:nope", [], "unknown debug task 'nope'; available: simple_spread, switch_riddle, two_step"),
 ]
 
@@ -150,27 +206,30 @@ def test_validate_catches_values_set_behind_the_overrides():
 
 # -------------------------------------------------------------------------- good inputs
 def test_overrides_coerce_to_the_annotated_types(pm):
-    builder = build(pm, [
-        "run.env_steps=1_000",
-        "run.eval_every=2e3",
-        "run.seed=7",
-        "run.log_every_seconds=1",
-        "run.check_environment=no",
-        "run.loggers=csv",
-        "learning_rate=1e-3",
-        "discount=1",
-        "target_update_period=50",
-        "double_q=false",
-        "max_gradient_norm=none",
-        "network.hidden_sizes=32,32",
-        "network.layer_norm=yes",
-        "dataset.max_size=20_000",
-        "dataset.options.min_size=100",  # "options." may be spelled out
-        "dataset.prioritised=on",
-        "env.num_agents=2",
-        "env.label=hello",
-        "env.continuous=true",
-    ])
+    builder = build(
+        pm,
+        [
+            "run.env_steps=1_000",
+            "run.eval_every=2e3",
+            "run.seed=7",
+            "run.log_every_seconds=1",
+            "run.check_environment=no",
+            "run.loggers=csv",
+            "learning_rate=1e-3",
+            "discount=1",
+            "target_update_period=50",
+            "double_q=false",
+            "max_gradient_norm=none",
+            "network.hidden_sizes=32,32",
+            "network.layer_norm=yes",
+            "dataset.max_size=20_000",
+            "dataset.options.min_size=100",  # "options." may be spelled out
+            "dataset.prioritised=on",
+            "env.num_agents=2",
+            "env.label=hello",
+            "env.continuous=true",
+        ],
+    )
     run, system = builder.run, builder.system_config
     assert (run.env_steps, run.eval_every, run.seed) == (1000, 2000, 7)
     assert all(type(v) is int for v in (run.env_steps, run.eval_every, run.seed))
@@ -185,12 +244,15 @@ def test_overrides_coerce_to_the_annotated_types(pm):
     assert run.env_options == {"num_agents": 2, "label": "hello", "continuous": True}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("32,32", (32, 32)),
-    ("(16, 8)", (16, 8)),
-    ("128", (128,)),
-    ("64,", (64,)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("32,32", (32, 32)),
+        ("(16, 8)", (16, 8)),
+        ("128", (128,)),
+        ("64,", (64,)),
+    ],
+)
 def test_tuple_overrides(pm, text, expected):
     assert build(pm, [f"network.hidden_sizes={text}"]).system_config.network.options.hidden_sizes == expected
 
@@ -241,12 +303,18 @@ def test_env_prefix_fills_env_options_and_reaches_the_environment(pm):
 def test_config_json_round_trips_the_overrides(pm, tmp_path):
     import json
 
-    builder = build(pm, ["network.hidden_sizes=16,16", "exploration=exponential_epsilon", "max_gradient_norm=none"],
-                    tmp_dir=str(tmp_path))
+    builder = build(
+        pm,
+        ["network.hidden_sizes=16,16", "exploration=exponential_epsilon", "max_gradient_norm=none"],
+        tmp_dir=str(tmp_path),
+    )
     with open(builder.save_config()) as handle:
         saved = json.load(handle)
-    assert saved["system"]["network"] == {"kind": "network", "name": "mlp",
-                                          "options": {"hidden_sizes": [16, 16], "activation": "relu", "layer_norm": False}}
+    assert saved["system"]["network"] == {
+        "kind": "network",
+        "name": "mlp",
+        "options": {"hidden_sizes": [16, 16], "activation": "relu", "layer_norm": False},
+    }
     assert saved["system"]["exploration"]["options"] == {"start": 1.0, "end": 0.05, "half_life": 5000}
     assert saved["system"]["max_gradient_norm"] is None
     assert saved["run"]["environment"] == "debug:two_step" and saved["run"]["run_dir"] == str(tmp_path)
@@ -268,8 +336,14 @@ def test_describe_lists_every_key_and_each_can_be_set_to_its_shown_value(pm):
     rows = cfg.describe(builder.system_config)
     keys = [row[0] for row in rows]
     assert keys == _leaf_keys(builder.system_config)
-    assert {"architecture.shared_weights", "network.hidden_sizes", "exploration.half_life", "dataset.min_size",
-            "learning_rate", "max_gradient_norm"} <= set(keys)
+    assert {
+        "architecture.shared_weights",
+        "network.hidden_sizes",
+        "exploration.half_life",
+        "dataset.min_size",
+        "learning_rate",
+        "max_gradient_norm",
+    } <= set(keys)
     assert "exploration.decay_steps" not in keys
     by_key = {key: (type_name, value, help_text) for key, type_name, value, help_text in rows}
     assert by_key["exploration"] == ("exploration component", "exponential_epsilon", "any registered exploration")
@@ -320,7 +394,9 @@ def test_plugin_run_options_behave_like_the_cores():
     builder = build(pm, ["run.latency_ms=250"])
     assert builder.run.latency_ms == 250 and builder.run.device == "auto"  # set, and a default filled in
     assert cfg.to_dict(builder.run)["latency_ms"] == 250  # saved in config.json
-    rows = {key: (type_name, value, help_text) for key, type_name, value, help_text in cfg.describe(builder.run, "run.")}
+    rows = {
+        key: (type_name, value, help_text) for key, type_name, value, help_text in cfg.describe(builder.run, "run.")
+    }
     assert rows["run.latency_ms"] == ("int", 250, "simulated network latency")
     with pytest.raises(ConfigError, match=r"^config key 'run.latency_ms': must be <= 1000, got 5000$"):
         build(pm, ["run.latency_ms=5000"])
@@ -330,7 +406,9 @@ def test_plugin_run_options_behave_like_the_cores():
     run = RunConfig(system="madqn", environment="debug:two_step", latency_ms=7, run_dir="unused")
     assert SystemBuilder(run, plugin_manager=pm).run.latency_ms == 7
     with pytest.raises(ConfigError, match=r"^config key 'run.latency_ms': unknown key; valid keys here are: system, "):
-        SystemBuilder(RunConfig(system="madqn", environment="debug:two_step", latency_ms=7), plugin_manager=PluginManager())
+        SystemBuilder(
+            RunConfig(system="madqn", environment="debug:two_step", latency_ms=7), plugin_manager=PluginManager()
+        )
 
 
 def test_a_run_config_pickles_with_its_plugin_options():

@@ -20,7 +20,15 @@ import mava_core
 
 CORE = pathlib.Path(mava_core.__file__).parent
 REPO = CORE.parent
-KEPT = ("debugging_envs", "madqn", "architectures", "feedforward_networks", "exploration", "reverb_dataset", "local_backend")
+KEPT = (
+    "debugging_envs",
+    "madqn",
+    "architectures",
+    "feedforward_networks",
+    "exploration",
+    "reverb_dataset",
+    "local_backend",
+)
 
 
 def _imported_modules(path: pathlib.Path):
@@ -81,7 +89,8 @@ run = RunConfig(
     system="madqn", environment="debug:two_step", env_steps=200, eval_every=200, eval_episodes=2,
     random_baseline_episodes=0, loggers=(), run_dir=sys.argv[1],
 )
-summary = SystemBuilder(run, overrides={"dataset.min_size": 40, "dataset.batch_size": 8, "network.hidden_sizes": "8"}).launch()
+small = {"dataset.min_size": 40, "dataset.batch_size": 8, "network.hidden_sizes": "8"}
+summary = SystemBuilder(run, overrides=small).launch()
 print(json.dumps({
     "summary": {key: summary[key] for key in ("env_steps", "trainer_steps", "final_mean_return")},
     "status": {name: info.status for name, info in pm.plugins.items()},
@@ -99,7 +108,12 @@ def test_the_core_runs_with_every_builtin_plugin_blocked_but_the_minimum(tmp_pat
     env.pop("MAVA_STRICT_PLUGINS", None)
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-c", RUN, str(run_dir)], capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
+        [sys.executable, "-c", RUN, str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

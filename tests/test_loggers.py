@@ -106,7 +106,10 @@ def test_terminal_throttles_and_prints_progress_lines(capsys):
     logger.write({"env_steps": 10_000, "episode_length": 25, "episode_return": -45.31234})
     clock.now += 1.0
     logger.write({"env_steps": 11_000, "episode_return": -40.0})  # throttled
-    assert capsys.readouterr().out == "[executor_0] env_steps 10,000/50,000 (20%) | episode_return -45.31 | episode_length 25\n"
+    assert (
+        capsys.readouterr().out
+        == "[executor_0] env_steps 10,000/50,000 (20%) | episode_return -45.31 | episode_length 25\n"
+    )
 
     clock.now += 4.0
     logger.write({"env_steps": 12_000, "episode_return": -30.0, "epsilon": 0.123456})
@@ -118,7 +121,9 @@ def test_terminal_throttles_and_prints_progress_lines(capsys):
     logger.write({"env_steps": 13_000, "episode_return": -20.0})  # throttled, shown on close
     assert capsys.readouterr().out == ""
     logger.close()
-    assert capsys.readouterr().out == "[executor_0] env_steps 13,000/50,000 (26%) | 1,000 steps/s | episode_return -20\n"
+    assert (
+        capsys.readouterr().out == "[executor_0] env_steps 13,000/50,000 (26%) | 1,000 steps/s | episode_return -20\n"
+    )
     logger.close()
     assert capsys.readouterr().out == ""
 

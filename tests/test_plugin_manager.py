@@ -118,7 +118,9 @@ def test_builtin_entry_points_all_load_and_register_the_core_components():
         assert (info.status, info.error) == ("loaded", None), f"{name}: {info.status} {info.error}"
         assert info.module == module and info.builtin
         assert (info.distribution, info.version) == ("mava", mava_core.__version__)
-        hooks = [caller.name for caller in pm._pm.get_hookcallers(pm._pm.get_plugin(name)) if caller.name != "mava_register"]
+        hooks = [
+            caller.name for caller in pm._pm.get_hookcallers(pm._pm.get_plugin(name)) if caller.name != "mava_register"
+        ]
         assert report[name]["registers"] or hooks, f"built-in plugin {name} registers nothing and implements no hook"
     expected_owners = {
         ("system", "madqn"): "madqn",
@@ -210,7 +212,9 @@ def test_third_party_environment_builds_and_steps(third_party):
 
     with pytest.raises(UnknownNameError, match=r"unknown example task 'dice'; available: coin_game"):
         family.make("dice")
-    with pytest.raises(MavaError, match=r"config key 'env.size': unknown option for example:coin_game; valid options: grid, max_steps"):
+    with pytest.raises(
+        MavaError, match=r"config key 'env.size': unknown option for example:coin_game; valid options: grid, max_steps"
+    ):
         family.make("coin_game", size=4)
 
 
@@ -391,7 +395,10 @@ CLASH_SOURCE = """
 def test_conflicting_entry_points_fail_at_start_and_blocking_one_resolves_it(write_module):
     module = write_module("mava_test_clash_plugin", CLASH_SOURCE)
     eps = _builtin_entry_points() + [_entry_point("zz_madqn_fork", module)]
-    with pytest.raises(PluginConflictError, match=r"'madqn' and 'zz_madqn_fork'; block one of them \(MAVA_BLOCK_PLUGINS=zz_madqn_fork\)"):
+    with pytest.raises(
+        PluginConflictError,
+        match=r"'madqn' and 'zz_madqn_fork'; block one of them \(MAVA_BLOCK_PLUGINS=zz_madqn_fork\)",
+    ):
         PluginManager(entry_points=eps)
     pm = PluginManager(entry_points=eps, blocked=["zz_madqn_fork"])  # what the message suggests
     assert pm.registry.entry("system", "madqn").plugin == "madqn"
@@ -401,7 +408,11 @@ def test_conflicting_entry_points_fail_at_start_and_blocking_one_resolves_it(wri
 def test_two_distributions_providing_the_same_plugin_name(write_module):
     module = write_module("mava_test_clash_plugin", CLASH_SOURCE)
     eps = _builtin_entry_points() + [_entry_point("madqn", module)]
-    with pytest.raises(PluginError, match=r"two installed packages provide a plugin named 'madqn': mava_plugins\.systems\.madqn\.plugin and mava_test_clash_plugin"):
+    with pytest.raises(
+        PluginError,
+        match=r"two installed packages provide a plugin named 'madqn': "
+        r"mava_plugins\.systems\.madqn\.plugin and mava_test_clash_plugin",
+    ):
         PluginManager(entry_points=eps)
 
 
@@ -483,7 +494,9 @@ def test_registering_an_unknown_kind_lists_the_kinds():
     registry.add("model", "gpt", object(), plugin="llm_plugin")  # checked once every plugin is loaded
     with pytest.raises(MavaError) as caught:
         registry.check_kinds()
-    assert str(caught.value) == f"plugin 'llm_plugin' registers unknown kind 'model'; kinds are: {', '.join(CORE_KINDS)}"
+    assert (
+        str(caught.value) == f"plugin 'llm_plugin' registers unknown kind 'model'; kinds are: {', '.join(CORE_KINDS)}"
+    )
 
     class UnknownKind:
         @hookimpl
@@ -491,7 +504,10 @@ def test_registering_an_unknown_kind_lists_the_kinds():
             registry.add("policy", "greedy", object())
 
     pm = PluginManager(load_entry_points=False)
-    with pytest.raises(MavaError, match=r"^plugin 'unknown_kind' registers unknown kind 'policy'; kinds are: system, environment, backend"):
+    with pytest.raises(
+        MavaError,
+        match=r"^plugin 'unknown_kind' registers unknown kind 'policy'; kinds are: system, environment, backend",
+    ):
         pm.register(UnknownKind(), name="unknown_kind")
 
 
@@ -529,7 +545,9 @@ def test_lazy_target_needing_a_missing_package_names_the_extra(write_module, mon
     )
     assert isinstance(error, MavaError) and isinstance(error, ImportError)
 
-    with pytest.raises(MissingDependencyError, match=r"needs the package 'zzz_not_a_real_package'.*pip install zzz_not_a_real_package$"):
+    with pytest.raises(
+        MissingDependencyError, match=r"needs the package 'zzz_not_a_real_package'.*pip install zzz_not_a_real_package$"
+    ):
         registry.get("network", "odd")
 
 
@@ -585,11 +603,16 @@ def test_mava_run_names_the_failed_plugin_that_may_provide_an_unknown_name(insta
     assert err[1].endswith(f"; {note}") and len(err) == 2
 
 
-def test_mava_run_warns_about_a_failed_plugin_in_non_strict_mode_whatever_else_happens(installed_broken_coingame, capsys):
+def test_mava_run_warns_about_a_failed_plugin_in_non_strict_mode_whatever_else_happens(
+    installed_broken_coingame, capsys
+):
     status = cli.main(["run", "madqn", "debug:two_step", "bogus_key=1"])
     err = capsys.readouterr().err.splitlines()
     assert status == 2
-    assert err[0] == f"mava: warning: plugin 'coingame' failed to load: {COINGAME_ERROR} (`mava plugins` lists every plugin)"
+    assert (
+        err[0]
+        == f"mava: warning: plugin 'coingame' failed to load: {COINGAME_ERROR} (`mava plugins` lists every plugin)"
+    )
     assert err[1].startswith("mava: error: config key 'bogus_key': unknown key")  # not an unknown name: no note
 
 

@@ -143,7 +143,8 @@ def test_record_eval_saves_every_evaluation(tmp_path):
     _, durations = _gif_frames(videos / names[-1])
     assert sum(durations) == 6 * 100  # one episode of 5 steps at run.record_fps=10
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["run"]["eval_env_options"] == {"render_mode": "rgb_array"} and "render_mode" not in config["run"]["env_options"]
+    assert config["run"]["eval_env_options"] == {"render_mode": "rgb_array"}
+    assert "render_mode" not in config["run"]["env_options"]
     assert len(summary["evaluations"]) == 3
 
 
@@ -209,5 +210,7 @@ def test_evaluate_record_without_the_recording_plugin_says_so(tmp_path):
     from mava_core.errors import MavaError
     from mava_core.evaluation import evaluate_run
 
-    with pytest.raises(MavaError, match=r"^--record needs a plugin that records videos \(run.record_eval\); the 'recording'"):
+    with pytest.raises(
+        MavaError, match=r"^--record needs a plugin that records videos \(run.record_eval\); the 'recording'"
+    ):
         evaluate_run(str(tmp_path), record=True, plugin_manager=PluginManager(blocked=["recording"]))

@@ -38,7 +38,12 @@ class CSVLogger:
     """
 
     def __init__(
-        self, run_dir: str, label: str, budget: Optional[int] = None, every_seconds: float = 5.0, resume_at: Optional[int] = None
+        self,
+        run_dir: str,
+        label: str,
+        budget: Optional[int] = None,
+        every_seconds: float = 5.0,
+        resume_at: Optional[int] = None,
     ):
         self.label = label
         self.path = os.path.join(run_dir, "logs", f"{label}.csv")

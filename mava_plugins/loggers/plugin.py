@@ -6,10 +6,16 @@ _PACKAGE = "mava_plugins.loggers"
 
 @hookimpl
 def mava_register(registry):
-    registry.add("logger", "terminal", f"{_PACKAGE}.terminal:TerminalLogger", description="throttled progress line on stdout")
-    registry.add("logger", "csv", f"{_PACKAGE}.csv_logger:CSVLogger", description="one CSV file per label under run_dir/logs")
     registry.add(
-        "logger", "tensorboard", f"{_PACKAGE}.tensorboard_logger:TensorBoardLogger",
+        "logger", "terminal", f"{_PACKAGE}.terminal:TerminalLogger", description="throttled progress line on stdout"
+    )
+    registry.add(
+        "logger", "csv", f"{_PACKAGE}.csv_logger:CSVLogger", description="one CSV file per label under run_dir/logs"
+    )
+    registry.add(
+        "logger",
+        "tensorboard",
+        f"{_PACKAGE}.tensorboard_logger:TensorBoardLogger",
         description="TensorBoard scalars under run_dir/tensorboard",
     )
     registry.add_extra("matplotlib", "logging")  # the learning-curve plot

@@ -12,7 +12,16 @@ MAX_EXTRA = 5
 #: Values every episode or evaluation row carries, shown only when room is left, so that the
 #: main return and the environment's own metrics (win rate, done rate, ...) come first.
 SECONDARY = frozenset(
-    ("std_return", "max_return", "min_return", "team_return", "mean_team_return", "steps_per_second", "episodes", "trainer_steps")
+    (
+        "std_return",
+        "max_return",
+        "min_return",
+        "team_return",
+        "mean_team_return",
+        "steps_per_second",
+        "episodes",
+        "trainer_steps",
+    )
 )
 
 
@@ -24,7 +33,9 @@ def _format(value: Number) -> str:
 
 def _extras(values: Mapping[str, Any], step_key: str) -> List[Tuple[str, Number]]:
     """Up to ``MAX_EXTRA`` numeric values: keys containing "return" first, then the rest, ``SECONDARY`` last."""
-    numeric = [(k, n) for k, v in values.items() if k not in (step_key, "wall_time") and (n := to_number(v)) is not None]
+    numeric = [
+        (k, n) for k, v in values.items() if k not in (step_key, "wall_time") and (n := to_number(v)) is not None
+    ]
     primary = [item for item in numeric if item[0] not in SECONDARY]
     returns = [item for item in primary if "return" in item[0]]
     others = [item for item in primary if "return" not in item[0]]

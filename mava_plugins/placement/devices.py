@@ -118,5 +118,7 @@ def enable_memory_growth(tf: Any, gpu: Any) -> bool:
     except RuntimeError:  # already initialised: the setting (or TF_FORCE_GPU_ALLOW_GROWTH) applies from start-up only
         growing = tf.config.experimental.get_memory_growth(gpu)
         if not growing:
-            _log.warning("GPU %s was initialised before memory growth could be set; it keeps TensorFlow's default", gpu.name)
+            _log.warning(
+                "GPU %s was initialised before memory growth could be set; it keeps TensorFlow's default", gpu.name
+            )
         return bool(growing)

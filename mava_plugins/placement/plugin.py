@@ -64,7 +64,9 @@ def _scheduler_placement(program, run, backend_name):
             node.resources.setdefault(backend_name, {}).setdefault("num_gpus", 1.0 if run.device == "gpu" else 0.0)
         node.resources.setdefault("env", {})[MEMORY_GROWTH] = "true"
     requests = {node.name: node.resources.get(backend_name, {}) for node in program.by_role(TRAINER)}
-    write_report(run.run_dir, PLAN_FILE, {"requested": run.device, "backend": run.backend, "trainer_requests": requests})
+    write_report(
+        run.run_dir, PLAN_FILE, {"requested": run.device, "backend": run.backend, "trainer_requests": requests}
+    )
 
 
 @hookimpl

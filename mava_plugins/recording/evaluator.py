@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict
 
+from mava_core.contracts import Evaluator
 from mava_core.errors import ConfigError
 from mava_plugins.recording.recorder import (
     VIDEOS,
@@ -55,7 +56,7 @@ class RecordingEvaluate:
     is the final evaluation's. The episode is one of the ``run.eval_episodes`` averaged as usual.
     """
 
-    def __init__(self, worker: Any, evaluate: Callable[[int], Dict[str, float]], run: Any):
+    def __init__(self, worker: Evaluator, evaluate: Callable[[int], Dict[str, float]], run: Any):
         self._worker = worker
         self._evaluate = evaluate
         self._run = run
@@ -87,8 +88,10 @@ def recording_evaluator(make: Callable[..., Any], run: Any, *args: Any, **handle
 
 
 def record_checkpoint_episode(builder: Any, loop: Any, name: str) -> Dict[str, Any]:
-    """``mava evaluate --record``: play one episode of ``loop`` into ``<run_dir>/videos/<name>.<format>``."""
-    check_can_record(builder)  # the environment renders, the video writer is installed
+    """``mava evaluate --record``: play one episode of ``loop`` into ``<run_dir>/videos/<name>.<format>``.
+
+    ``mava_evaluation_start`` checked the environment renders and the video writer is installed.
+    """
     run = builder.run
     video = os.path.join(run.run_dir, VIDEOS, f"{name}.{run.record_format}")
     return record_episode(loop, video, fps=run.record_fps)

@@ -13,9 +13,15 @@ from mava_plugins.recording.recorder import armed_recorder
 @hookimpl
 def mava_add_run_options(options):
     """``run.record_eval``, ``run.record_format`` and ``run.record_fps``."""
-    options.add("record_eval", bool, False, help="save the first episode of every evaluation as a video in run_dir/videos")
     options.add(
-        "record_format", str, "gif", choices=("gif", "mp4"), help="video format of run.record_eval (mp4 needs mava[record])"
+        "record_eval", bool, False, help="save the first episode of every evaluation as a video in run_dir/videos"
+    )
+    options.add(
+        "record_format",
+        str,
+        "gif",
+        choices=("gif", "mp4"),
+        help="video format of run.record_eval (mp4 needs mava[record])",
     )
     options.add("record_fps", int, 10, minimum=1, maximum=60, help="frames per second of recorded videos")
 
@@ -44,6 +50,15 @@ def mava_program_build_nodes(builder, program):
         raise ConfigError("run.record_eval", "this program has no evaluator node to record")
     check_can_record(builder)
     node.make = functools.partial(recording_evaluator, node.make, builder.run)
+
+
+@hookimpl
+def mava_evaluation_start(builder):
+    """``mava evaluate --record``: refuse an environment that cannot render, before anything is built."""
+    if builder.run.record_eval:
+        from mava_plugins.recording.evaluator import check_can_record
+
+        check_can_record(builder)
 
 
 @hookimpl

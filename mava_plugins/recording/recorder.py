@@ -61,7 +61,7 @@ class EpisodeRecorder:
             raise RecordingError(f"fps must be a positive integer, got {fps!r}")
         self.loop = loop
         self.fps = fps
-        self.source = source or getattr(loop, "label", "environment")
+        self.source: str = source or str(getattr(loop, "label", "environment"))
         self.saved: List[str] = []
         self._path: Optional[str] = None
         self._frames: Optional[List[np.ndarray]] = None  # None: not capturing
