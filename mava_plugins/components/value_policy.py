@@ -4,6 +4,14 @@ All agents that share a network are stacked into one batch (over every environme
 vectorised executor, ``select_actions_batch``), and every network is evaluated in a single
 compiled call per environment step; exploration happens in numpy, vectorised over the batch,
 with a seeded generator, so acting is reproducible under a seed.
+
+A policy that selects actions another way from the same Q-networks (say, softmax over
+Q-values) subclasses :class:`EpsilonGreedyPolicy` and overrides its two extension points:
+:meth:`~EpsilonGreedyPolicy.network_outputs`, what the compiled call computes per group
+(here, the greedy legal actions), and :meth:`~EpsilonGreedyPolicy.choose`, how those outputs
+become actions in numpy (here, epsilon-greedy). Stacking, the single compiled call and
+batching over environment copies (``select_actions_batch``) stay as they are
+(docs/systems-authoring.md).
 """
 from __future__ import annotations
 
@@ -51,12 +59,19 @@ class EpsilonGreedyPolicy:
             mask_specs.append(tf.TensorSpec((None, first.num_actions), tf.float32))
         self._greedy = self._compile([networks[key] for key in self._keys], tuple(obs_specs), tuple(mask_specs))
 
+    def network_outputs(self, network: Any, observations, masks):
+        """What the compiled call computes for one group (traced by TensorFlow): the greedy legal actions ``[rows]``.
+
+        ``observations`` is ``[rows, *obs]`` and ``masks`` ``[rows, A]`` (1 for legal actions).
+        """
+        return masked_argmax(network(observations), masks)
+
     def _compile(self, ordered: List[Any], obs_specs: tuple, mask_specs: tuple) -> Any:
-        """One compiled call computing every group's greedy legal actions."""
+        """One compiled call computing every group's ``network_outputs``."""
         import tensorflow as tf
 
         def greedy(observations, masks):
-            return tuple(masked_argmax(net(obs), mask) for net, obs, mask in zip(ordered, observations, masks))
+            return tuple(self.network_outputs(net, obs, mask) for net, obs, mask in zip(ordered, observations, masks))
 
         return tf.function(greedy, input_signature=(obs_specs, mask_specs))
 
@@ -83,8 +98,10 @@ class EpsilonGreedyPolicy:
             stacked_masks.append(masks.reshape((-1,) + masks.shape[2:]))
         return tuple(stacked_obs), tuple(stacked_masks)
 
-    def _explore(self, greedy: Sequence[Any], stacked_masks: tuple) -> List[np.ndarray]:
-        """Per group: the greedy actions, each replaced with probability epsilon by a uniform legal one.
+    def choose(self, greedy: Sequence[np.ndarray], stacked_masks: tuple) -> List[np.ndarray]:
+        """Per group, the actions ``[rows]`` (int32) from its ``network_outputs`` (numpy) and legal-action masks.
+
+        Here: the greedy actions, each replaced with probability epsilon by a uniform legal one.
 
         Vectorised over the rows: a random legal action is the argmax of uniform noise over the
         legal actions (action 0 when none is legal).
@@ -116,7 +133,7 @@ class EpsilonGreedyPolicy:
         """Every agent's action in every environment copy, from one compiled call over all of them."""
         stacked_obs, stacked_masks = self._stack(observations)
         greedy = self._greedy(stacked_obs, stacked_masks)
-        return self._per_copy(self._explore([g.numpy() for g in greedy], stacked_masks), len(observations))
+        return self._per_copy(self.choose([g.numpy() for g in greedy], stacked_masks), len(observations))
 
     def select_actions(self, observations: Mapping[str, Any]) -> Dict[str, np.int32]:
         return self.select_actions_batch([observations])[0]
@@ -161,7 +178,7 @@ class RecurrentEpsilonGreedyPolicy(EpsilonGreedyPolicy):
         greedy, new_states = self._greedy(stacked_obs, stacked_masks, self._states)
         self._acted_from = self._states
         self._states = tuple(state.numpy() for state in new_states)
-        return self._per_copy(self._explore([g.numpy() for g in greedy], stacked_masks), 1)[0]
+        return self._per_copy(self.choose([g.numpy() for g in greedy], stacked_masks), 1)[0]
 
     def select_actions_batch(self, observations: Sequence[Mapping[str, Any]]) -> List[Dict[str, np.int32]]:
         """Not supported: the recurrent state belongs to one episode of one environment."""

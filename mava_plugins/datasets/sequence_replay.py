@@ -20,11 +20,14 @@ Layout of one item (``T = sequence_length``; per-agent fields are dicts keyed by
     masks[a]         [T, A]      legal-action mask of that observation
     actions[a]       [T] int32   action taken (0 on padding)
     rewards[a]       [T]         reward that followed
-    discounts[a]     [T]         the environment's discount (gamma is applied by the learner)
+    discounts[a]     [T]         the environment's discount (the iterator multiplies it by gamma)
     starts           [T]         1.0 at the first step of an episode (the state resets there)
     valid            [T]         1.0 where an action was taken (0: padding, final observation)
     core_state[a]    [*state]    the executor's recurrent state before the first step
     state            [T, *state] the global state at each step (when the env has one)
+
+Batches from :meth:`SequenceReplay.iterator` carry ``gamma * discount`` instead (the run's
+``discount`` setting), as transition replay's items do: learners never apply gamma.
 
 The learner trains steps ``burn_in .. T - 2`` that are valid (step ``T - 1`` only provides
 the bootstrap value of step ``T - 2``); ``period <= sequence_length - burn_in - 1`` makes
@@ -33,6 +36,7 @@ consecutive sequences' trained windows cover every step of an episode.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, ClassVar, Dict, List, Optional
 
 import numpy as np
@@ -187,7 +191,9 @@ class SequenceReplay:
 
     # ---------------------------------------------------------------- iterator
     def iterator(self, builder: Any, server_address: str):
-        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch)
+        """Batches of sequences whose ``discounts`` include gamma (see :func:`apply_discount`)."""
+        transform = functools.partial(apply_discount, gamma=getattr(builder.system_config, "discount", 0.99))
+        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch, transform)
 
     def trainer_steps_due(self, inserted: int) -> int:
         """Training steps owed after ``inserted`` environment steps, when the backend interleaves nodes.
@@ -213,6 +219,18 @@ class SequenceReplay:
     def update_priorities(self, client: Any, keys: Any, priorities: Any) -> None:
         if self.config.prioritised:
             write_priorities(client, TABLE, keys, priorities)
+
+
+def apply_discount(data: Dict[str, Any], gamma: float) -> Dict[str, Any]:
+    """The batch with every agent's stored environment discounts multiplied by ``gamma``.
+
+    Transition replay's n-step adder folds gamma into its items; sequences store the
+    environment's discounts and get it here, so every learner's target is
+    ``rewards + discounts * bootstrap``.
+    """
+    discounted = dict(data)
+    discounted["discounts"] = {agent: gamma * value for agent, value in data["discounts"].items()}
+    return discounted
 
 
 class SequenceAdder:

@@ -16,21 +16,13 @@ agents' discounts: the team's episode goes on while any agent's does.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional
+from typing import Any, List
 
 from mava_core.config import Component, bounded, component
 from mava_core.errors import ConfigError
 from mava_core.specs import MultiAgentSpec
-from mava_core.system import System
-from mava_plugins.components.q_learning import (
-    QLearningConfig,
-    QNetworks,
-    epsilon_greedy_vector_refusal,
-    is_recurrent,
-    make_epsilon_greedy_policy,
-    make_q_networks,
-)
-from mava_plugins.systems.madqn.system import check_discrete_actions, recurrent_defaults
+from mava_plugins.components.q_learning import QLearningConfig, QNetworks
+from mava_plugins.components.q_system import QLearningSystem, recurrent_defaults
 
 TEAM_REWARDS = ("mean", "sum")
 
@@ -69,8 +61,12 @@ class ValueDecompositionNetworks:
     agents: List[str]
 
 
-class ValueDecomposition(System):
-    """Agents' Q-values combined by a ``mixer`` component and trained end to end on the team reward."""
+class ValueDecomposition(QLearningSystem):
+    """Agents' Q-values combined by a ``mixer`` component and trained end to end on the team reward.
+
+    MADQN's system (acting, Q-networks, the Q-learning update) plus the mixers: the networks
+    gain an online and a target mixer, and the learner mixes (``ValueDecompositionLearner``).
+    """
 
     name = "value_decomposition"
     Config = VDNConfig
@@ -83,14 +79,10 @@ class ValueDecomposition(System):
                 "mixer", f"{self.name} with mixer {config.mixer.name!r} needs a global state, which this environment does not provide"
             )
 
-    @classmethod
-    def check_environment(cls, spec: MultiAgentSpec, environment: str) -> None:
-        check_discrete_actions(cls.name, spec, environment)
-
     def make_networks(self) -> ValueDecompositionNetworks:
         import tensorflow as tf
 
-        q = make_q_networks(self.spec, self.components.architecture, self.components.network)
+        q = super().make_networks()
         agents = self.spec.agent_ids
         state_size = None
         if self.spec.state is not None:
@@ -105,20 +97,17 @@ class ValueDecomposition(System):
             destination.assign(source)
         return ValueDecompositionNetworks(q, mixers[0], mixers[1], agents)
 
-    def make_policy(self, networks: ValueDecompositionNetworks, evaluation: bool, seed: int):
-        return make_epsilon_greedy_policy(networks.q, self.spec, self.components, self.config, evaluation, seed)
-
-    def policy_variables(self, networks: ValueDecompositionNetworks) -> Dict[str, List[Any]]:
-        return networks.q.policy_variables()
-
-    def vector_acting_refusal(self) -> Optional[str]:
-        return epsilon_greedy_vector_refusal(self.components, self.config.network.name)
+    def q_networks(self, networks: ValueDecompositionNetworks) -> QNetworks:
+        return networks.q
 
     def make_learner(self, networks: ValueDecompositionNetworks, replay_client: Any):
+        from mava_plugins.components.q_learner import QLearnerSettings
         from mava_plugins.systems.value_decomposition.learner import ValueDecompositionLearner
 
-        recurrent = is_recurrent(self.components.network)
-        return ValueDecompositionLearner(networks, self.config, self.components.dataset, replay_client, recurrent=recurrent)
+        settings = QLearnerSettings.from_config(self.config)
+        return ValueDecompositionLearner(
+            networks, settings, self.components.dataset, replay_client, self.config.team_reward, recurrent=self.recurrent
+        )
 
 
 class VDN(ValueDecomposition):
