@@ -270,15 +270,18 @@ def test_an_external_server_restarted_between_episodes():
 def test_madqn_learns_to_chase_the_ball(tmp_path):
     """MADQN with the ball-distance shaping beats a random policy on the real server.
 
-    Both teams learn (shared weights per team); the return is the sum over both players of the
-    metres closed on the ball per 60-cycle episode. Margin: see the assertion."""
+    Both teams learn (one network per team). Every episode starts from the trainer's kick-off
+    formation, 5 m from the ball; the return is the metres a player closed on the ball in 30
+    cycles (mean over both players). rcssserver cannot be seeded, so runs differ. Measured on
+    2 loaded cores (MARGIN_NOTE): trained 1.95 and 2.01, random 0.77 and 0.51; with
+    learning_rate=0 the greedy policy scored -0.01 to 0.0 (FAILS this test). The margin of 0.5
+    is well under the smallest gap seen (1.19)."""
     summary, _ = local_run(
-        tmp_path, "madqn", "robocup:1v1", env_steps=3_000, seed=0, eval_episodes=4, random_baseline_episodes=4,
-        env_options={"server": "auto", "synch_mode": True, "cycle_limit": 60, "ball_distance_reward": 0.1,
+        tmp_path, "madqn", "robocup:1v1", env_steps=3_000, seed=0, eval_episodes=4, random_baseline_episodes=10,
+        env_options={"server": "auto", "synch_mode": True, "cycle_limit": 30, "ball_distance_reward": 1.0,
                      "goal_reward": 0.0},
         overrides={"dataset.min_size": 200, "dataset.batch_size": 32, "exploration.decay_steps": 1_500,
-                   "target_update_period": 100, "learning_rate": 0.001},
+                   "target_update_period": 50, "learning_rate": 0.005, "discount": 0.9},
     )
-    print("MADQN robocup", summary["final_mean_return"], summary["random_return"])
     assert math.isfinite(summary["final_mean_return"])
-    assert summary["final_mean_return"] >= summary["random_return"] + 1.0
+    assert summary["final_mean_return"] >= summary["random_return"] + 0.5, summary
