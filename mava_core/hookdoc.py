@@ -13,7 +13,7 @@ import inspect
 import re
 from typing import Any, Callable, Dict, List, Tuple
 
-from mava_core import defaults, hookspecs
+from mava_core import defaults, hook_objects, hookspecs
 
 #: the attribute pluggy's ``HookspecMarker`` sets on a spec function: ``<project>_spec``
 SPEC_MARKER = f"{hookspecs.PROJECT}_spec"
@@ -205,6 +205,7 @@ def render_hook_reference() -> str:
             out.append("")
             out.append(_markdown(inspect.getdoc(function) or "(no description)"))
             out.append("")
+    out += hook_objects.render_objects_reference()  # what the hooks' arguments hold, attribute by attribute
     return "\n".join(out).rstrip() + "\n"
 
 

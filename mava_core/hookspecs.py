@@ -5,7 +5,12 @@ dataset, executor, trainer and environment loop. The core ships a default implem
 every hook that needs one (:mod:`mava_core.defaults`), marked ``trylast`` so that any plugin
 can override it; cross-cutting concerns (timing, device placement) use hook wrappers.
 
-All hooks are called with keyword arguments. Per-step hooks (executor and environment loop)
+All hooks are called with keyword arguments. Every hook that fires while a run is built or
+runs receives ``context``: the :class:`~mava_core.run_context.RunContext` of the node it fires
+in (run config, system config, registry, backend traits, run directory, node name and role,
+seed, environment spec). ``context`` is the supported surface for plugins; the ``builder``
+some hooks also receive is kept for compatibility and may change. Each hook's docstring says
+which process it fires in. Per-step hooks (executor and environment loop)
 run on the hot path and must stay cheap. Trainer hooks that receive tensors run while the
 training step is traced by ``tf.function``: what they return becomes part of the compiled graph.
 """
@@ -25,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from mava_core.executor import Executor
     from mava_core.program import Program
     from mava_core.registry import PluginRegistry
+    from mava_core.run_context import RunContext
     from mava_core.specs import MultiAgentSpec
     from mava_core.system import SystemBuilder
     from mava_core.trainer import GradientUpdate, Trainer
@@ -89,7 +95,8 @@ def mava_add_commands(commands: "argparse._SubParsersAction") -> None:
 def mava_configure(run: "RunConfig", system_config: Any) -> None:
     """Inspect or adjust a run's configuration before anything is built.
 
-    Fires once per run, after command-line overrides are applied and before validation.
+    Fires once per run, in the launching process only (and when ``mava evaluate`` or
+    ``--resume`` rebuilds a saved run; never in a node's process; no ``context`` exists yet), after command-line overrides are applied and before validation.
     ``run`` is the :class:`~mava_core.config.RunConfig`; ``system_config`` is the system's
     config dataclass. Implementations may modify either in place or raise
     :class:`~mava_core.errors.ConfigError` naming the offending key. Returns nothing.
@@ -98,24 +105,41 @@ def mava_configure(run: "RunConfig", system_config: Any) -> None:
 
 # -------------------------------------------------------------------------------- program
 @hookspec
-def mava_program_build_nodes(builder: "SystemBuilder", program: "Program") -> None:
-    """Add or change the nodes of a program (replay, counter, trainer, executors, evaluator).
+def mava_program_build_nodes(builder: "SystemBuilder", program: "Program", context: "RunContext") -> None:
+    """Add or change the nodes of a program (replay, counter, trainer, executors, evaluator, coordinator).
 
-    Fires once per run, after the core has added the standard nodes, so implementations see
-    the full program. ``program`` is a :class:`~mava_core.program.Program` description that
+    Fires once per run, in the launching process only (never in a node's process, nor under
+    ``mava evaluate``), after the core has added the standard nodes, so implementations see
+    the full program; ``context.node`` is ``"launcher"``. A node may be replaced by another
+    of the same role, but a program left without a replay, counter, trainer, evaluator or
+    coordinator node, or without executors, is refused (:class:`~mava_core.errors.PluginError`
+    naming the node) before anything starts. ``program`` is a :class:`~mava_core.program.Program` description that
     backends turn into processes: add nodes with ``program.add(...)``, or drop and replace
     them. Returns nothing.
     """
 
 
 @hookspec(firstresult=True)
-def mava_program_launch(program: "Program", builder: "SystemBuilder") -> Optional[Mapping[str, Any]]:
+def mava_program_launch(program: "Program", builder: "SystemBuilder", context: "RunContext") -> Optional[Mapping[str, Any]]:
     """Run a program to its budget and return its summary.
 
-    First-result. Fires once per run. The core default looks up the backend named by
+    First-result. Fires once per run, in the launching process (``context.node`` is ``"launcher"``). The core default looks up the backend named by
     ``builder.run.backend`` in the registry and calls its ``launch(program, builder)``.
     A plugin may return a summary dict itself to take over launching; a hook wrapper may time
     or guard the launch. Returns a dict with at least ``env_steps`` and ``trainer_steps``.
+    """
+
+
+@hookspec
+def mava_node_start(context: "RunContext") -> None:
+    """Fires once per node, in the process that runs the node, as the node starts.
+
+    Fires in every node's process (replay, counter, trainer, each executor, evaluator,
+    coordinator and custom nodes) under every backend, before the node's worker is built;
+    under the ``local`` backend every node runs in the launching process, so it fires there
+    once per node. Under ``mava evaluate`` it fires once, for the ``evaluator`` node.
+    ``context.node`` and ``context.role`` say which node; ``context.run_dir`` is where the
+    run writes. Returns nothing.
     """
 
 
@@ -148,10 +172,11 @@ def mava_evaluation_record(builder: "SystemBuilder", loop: "EnvironmentLoop", na
 
 # -------------------------------------------------------------------------------- dataset
 @hookspec
-def mava_dataset_tables(builder: "SystemBuilder") -> List[Any]:
+def mava_dataset_tables(builder: "SystemBuilder", context: "RunContext") -> List[Any]:
     """Return Reverb tables the replay server should host.
 
-    Fires once when the replay node is built. Every implementation's list is concatenated:
+    Fires once when the replay node is built, in the replay node's process (``context.node``
+    is ``"replay"``). Every implementation's list is concatenated:
     the core default returns the tables of the system's dataset component; a plugin may add
     tables of its own (e.g. a second table for a diagnostics adder). Returns a list of
     ``reverb.Table``.
@@ -159,10 +184,11 @@ def mava_dataset_tables(builder: "SystemBuilder") -> List[Any]:
 
 
 @hookspec(firstresult=True)
-def mava_dataset_adder(builder: "SystemBuilder", client: Any) -> Any:
+def mava_dataset_adder(builder: "SystemBuilder", client: Any, context: "RunContext") -> Any:
     """Return the adder an executor writes its experience with.
 
-    First-result. Fires once per executor (not for the evaluator). ``client`` is a
+    First-result. Fires once per environment copy of each executor, in the executor's
+    process (``context.node`` is ``"executor_<i>"``); never for the evaluator. ``client`` is a
     ``reverb.Client`` connected to the replay server. The core default asks the system's
     adder component. Returns an object with ``add_first(timestep, extras)`` and
     ``add(actions, next_timestep, extras)``; optionally ``flush(should_stop)`` (send every
@@ -173,10 +199,10 @@ def mava_dataset_adder(builder: "SystemBuilder", client: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def mava_dataset_iterator(builder: "SystemBuilder", server_address: str) -> Any:
+def mava_dataset_iterator(builder: "SystemBuilder", server_address: str, context: "RunContext") -> Any:
     """Return the iterator the trainer samples batches from.
 
-    First-result. Fires when a trainer is built, and again whenever a process-per-node
+    First-result. Fires in the trainer's process (``context.node`` is ``"trainer"``) when a trainer is built, and again whenever a process-per-node
     backend's trainer saw sampling time out (so it can check for the end of the run) and
     needs a fresh iterator. The core default builds a prefetched
     ``reverb.TrajectoryDataset`` for the system's table. Returns an iterator of batches.
@@ -185,12 +211,14 @@ def mava_dataset_iterator(builder: "SystemBuilder", server_address: str) -> Any:
 
 # ----------------------------------------------------------------------------- checkpoint
 @hookspec(firstresult=True)
-def mava_checkpointer(builder: "SystemBuilder") -> Optional[Any]:
+def mava_checkpointer(builder: "SystemBuilder", context: "RunContext") -> Optional[Any]:
     """Return the object that saves and restores a run's state, or ``None`` for no checkpoints.
 
     First-result. Fires once per process that needs it (the first time
-    ``builder.checkpointer`` is read: in the launching process, the replay, counter and
-    trainer nodes, and ``mava evaluate``). The built-in ``checkpointing`` plugin returns a
+    ``builder.checkpointer`` is read: in the launching process, the replay, counter,
+    trainer, executor and evaluator nodes, and ``mava evaluate``); ``context`` is that
+    process's (``"launcher"`` in the launching process, under the local backend and
+    ``mava evaluate``). The built-in ``checkpointing`` plugin returns a
     ``RunCheckpointer`` writing ``run_dir/checkpoints`` unless ``run.checkpoint=false``; a
     plugin may return its own object with the same methods to store checkpoints elsewhere:
     ``prepare()`` (launching process: refuse or select the checkpoint to resume, set
@@ -208,8 +236,11 @@ def mava_checkpointer(builder: "SystemBuilder") -> Optional[Any]:
 
 # ------------------------------------------------------------------------------- executor
 @hookspec
-def mava_executor_init(executor: "Executor") -> None:
+def mava_executor_init(executor: "Executor", context: "RunContext") -> None:
     """Fires once when an executor (or evaluator) has been built, before its first step.
+
+    Fires in executor and evaluator nodes (once per environment copy) and under
+    ``mava evaluate``; ``context.node`` is ``"executor_<i>"`` or ``"evaluator"``.
 
     ``executor.is_evaluator`` tells the two apart. Use it to attach state to the executor.
     Returns nothing.
@@ -217,8 +248,10 @@ def mava_executor_init(executor: "Executor") -> None:
 
 
 @hookspec
-def mava_executor_observe_first(executor: "Executor", timestep: "dm_env.TimeStep", extras: Dict[str, Any]) -> None:
-    """Fires on the first timestep of every episode.
+def mava_executor_observe_first(
+    executor: "Executor", timestep: "dm_env.TimeStep", extras: Dict[str, Any], context: "RunContext"
+) -> None:
+    """Fires on the first timestep of every episode, in executor and evaluator nodes and ``mava evaluate``.
 
     The core default resets the policy's recurrent state and hands the timestep to the adder.
     ``extras`` (mutable) holds what is stored beside the observation (e.g. ``state``).
@@ -227,10 +260,12 @@ def mava_executor_observe_first(executor: "Executor", timestep: "dm_env.TimeStep
 
 
 @hookspec(firstresult=True)
-def mava_executor_select_actions(executor: "Executor", observations: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+def mava_executor_select_actions(
+    executor: "Executor", observations: Mapping[str, Any], context: "RunContext"
+) -> Optional[Dict[str, Any]]:
     """Choose every acting agent's action for one environment step.
 
-    First-result, per step. ``observations`` maps agent id to
+    First-result, per step, in executor and evaluator nodes and ``mava evaluate``. ``observations`` maps agent id to
     :class:`~mava_core.specs.AgentObservation`. The core default calls the executor's
     policy (one batched, compiled call for all agents). Return a dict from agent id to
     action to override it, or ``None`` to defer.
@@ -239,10 +274,12 @@ def mava_executor_select_actions(executor: "Executor", observations: Mapping[str
 
 @hookspec
 def mava_executor_observe(
-    executor: "Executor", actions: Mapping[str, Any], next_timestep: "dm_env.TimeStep", extras: Dict[str, Any]
+    executor: "Executor", actions: Mapping[str, Any], next_timestep: "dm_env.TimeStep", extras: Dict[str, Any],
+    context: "RunContext",
 ) -> None:
     """Fires after every environment step with the actions taken and the timestep they led to.
 
+    Fires in executor and evaluator nodes and ``mava evaluate``.
     The core default hands the transition to the adder. ``extras`` is mutable, as in
     ``mava_executor_observe_first``; besides ``state`` it holds whatever the policy's
     optional ``extras()`` returned for the actions just taken (e.g. log-probabilities).
@@ -251,8 +288,8 @@ def mava_executor_observe(
 
 
 @hookspec
-def mava_executor_update(executor: "Executor", wait: bool) -> None:
-    """Fires when the executor may refresh its parameters from the trainer.
+def mava_executor_update(executor: "Executor", wait: bool, context: "RunContext") -> None:
+    """Fires when the executor may refresh its parameters from the trainer (executor and evaluator nodes, ``mava evaluate``).
 
     The core default pulls variables from the variable source every
     system's ``variable_update_period`` executor steps (at once when ``wait`` is true).
@@ -262,12 +299,12 @@ def mava_executor_update(executor: "Executor", wait: bool) -> None:
 
 # -------------------------------------------------------------------------------- trainer
 @hookspec
-def mava_trainer_init(trainer: "Trainer") -> None:
-    """Fires once when a trainer has been built, before its first step. Returns nothing."""
+def mava_trainer_init(trainer: "Trainer", context: "RunContext") -> None:
+    """Fires once when a trainer has been built, before its first step, in the trainer's process. Returns nothing."""
 
 
 @hookspec(firstresult=True)
-def mava_trainer_device(builder: "SystemBuilder") -> Optional[str]:
+def mava_trainer_device(builder: "SystemBuilder", context: "RunContext") -> Optional[str]:
     """Return the TensorFlow device the trainer's compiled step runs on, e.g. ``"/GPU:0"``.
 
     First-result. Fires once in the trainer's process, when the trainer is built (before
@@ -279,25 +316,27 @@ def mava_trainer_device(builder: "SystemBuilder") -> Optional[str]:
 
 
 @hookspec
-def mava_trainer_step_start(trainer: "Trainer", step: int) -> None:
-    """Fires in Python before every training step; ``step`` counts completed steps. Returns nothing."""
+def mava_trainer_step_start(trainer: "Trainer", step: int, context: "RunContext") -> None:
+    """Fires in Python before every training step, in the trainer's process; ``step`` counts completed steps. Returns nothing."""
 
 
 @hookspec
-def mava_trainer_loss(trainer: "Trainer", losses: Mapping[str, Any], batch: Any) -> Optional[Mapping[str, Any]]:
+def mava_trainer_loss(
+    trainer: "Trainer", losses: Mapping[str, Any], batch: Any, context: "RunContext"
+) -> Optional[Mapping[str, Any]]:
     """Return extra loss terms to add to the system's losses.
 
-    Fires while the training step is traced (once per compilation, not per step).
+    Fires in the trainer's process while the training step is traced (once per compilation, not per step).
     ``losses`` maps a loss name to a scalar tensor; ``batch`` is the sampled data. Return a
     dict of additional named scalar tensors (added to the total and logged), or ``None``.
     """
 
 
 @hookspec
-def mava_trainer_after_gradients(trainer: "Trainer", update: "GradientUpdate") -> None:
+def mava_trainer_after_gradients(trainer: "Trainer", update: "GradientUpdate", context: "RunContext") -> None:
     """Inspect or transform gradients before they are applied.
 
-    Fires while the training step is traced, once per optimisation group (``update.group``:
+    Fires in the trainer's process while the training step is traced, once per optimisation group (``update.group``:
     ``"default"`` for single-loss learners, e.g. ``"policy"`` and ``"critic"`` for
     actor-critic ones). ``update.gradients`` and ``update.variables`` are parallel lists;
     replace ``update.gradients`` to transform them (the core default clips by global norm
@@ -307,8 +346,8 @@ def mava_trainer_after_gradients(trainer: "Trainer", update: "GradientUpdate") -
 
 
 @hookspec
-def mava_trainer_step_end(trainer: "Trainer", step: int, metrics: Dict[str, float]) -> None:
-    """Fires in Python after every training step with its metrics (mutable: add your own).
+def mava_trainer_step_end(trainer: "Trainer", step: int, metrics: Dict[str, float], context: "RunContext") -> None:
+    """Fires in Python after every training step, in the trainer's process, with its metrics (mutable: add your own).
 
     Returns nothing.
     """
@@ -316,18 +355,25 @@ def mava_trainer_step_end(trainer: "Trainer", step: int, metrics: Dict[str, floa
 
 # ----------------------------------------------------------------------- environment loop
 @hookspec
-def mava_env_loop_episode_start(loop: "EnvironmentLoop", timestep: "dm_env.TimeStep") -> None:
-    """Fires when an episode begins, with its FIRST timestep. Returns nothing."""
+def mava_env_loop_episode_start(loop: "EnvironmentLoop", timestep: "dm_env.TimeStep", context: "RunContext") -> None:
+    """Fires when an episode begins, with its FIRST timestep (executor and evaluator nodes, ``mava evaluate``). Returns nothing."""
 
 
 @hookspec
-def mava_env_loop_step(loop: "EnvironmentLoop", actions: Mapping[str, Any], timestep: "dm_env.TimeStep") -> None:
-    """Fires after every environment step. Per-step: keep it cheap. Returns nothing."""
+def mava_env_loop_step(
+    loop: "EnvironmentLoop", actions: Mapping[str, Any], timestep: "dm_env.TimeStep", context: "RunContext"
+) -> None:
+    """Fires after every environment step (executor and evaluator nodes, ``mava evaluate``). Per-step: keep it cheap.
+
+    Returns nothing.
+    """
 
 
 @hookspec
-def mava_env_loop_episode_end(loop: "EnvironmentLoop", result: Dict[str, Any]) -> None:
+def mava_env_loop_episode_end(loop: "EnvironmentLoop", result: Dict[str, Any], context: "RunContext") -> None:
     """Fires when an episode ends, with its result (return, length, steps/s, env metrics).
+
+    Fires in executor and evaluator nodes and under ``mava evaluate``.
 
     ``result`` is mutable: add metrics to it and every logger receives them. Returns nothing.
     """
@@ -336,6 +382,10 @@ def mava_env_loop_episode_end(loop: "EnvironmentLoop", result: Dict[str, Any]) -
 @hookspec
 def mava_environment_spec(spec: "MultiAgentSpec", environment_name: str) -> None:
     """Fires once per run when the environment's spec is first read (a validation point).
+
+    Fires in the launching process as the program is built (node processes receive the spec
+    with the run), and under ``mava evaluate``. It receives no ``context``: the context's
+    ``env_spec`` is this spec.
 
     Raise :class:`~mava_core.errors.ConfigError` to refuse a system/environment pair.
     Returns nothing.

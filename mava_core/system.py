@@ -23,13 +23,12 @@ from mava_core.config import Component, RunConfig
 from mava_core.environment import ContractCheckedEnvironment, MultiAgentEnvironment
 from mava_core.errors import ConfigError, MavaError, PluginError
 from mava_core.plugins import PluginManager, get_plugin_manager
-from mava_core.program import COUNTER, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
+from mava_core.program import REPLAY, TRAINER, Program
+from mava_core.run_context import BackendTraits, ContextHooks, NodeContexts, RunContext, backend_traits
 from mava_core.specs import SEQUENTIAL, MultiAgentSpec
 
 #: seed distance between the environment copies of one executor (prime, so no copy shares another executor's seed)
 COPY_SEED_STRIDE = 100_003
-#: seed offset of each fresh environment an executor gets after its environment failed
-RESTART_SEED_STRIDE = 7_919
 
 
 class System:
@@ -253,7 +252,7 @@ class SystemBuilder:
     def checkpointer(self) -> Any:
         """This process's checkpointer (from ``mava_checkpointer``), or None when the run keeps none."""
         if "_checkpointer" not in self.__dict__:
-            self._checkpointer = self.hooks.mava_checkpointer(builder=self)
+            self._checkpointer = self.hooks_for(self.context).mava_checkpointer(builder=self)
         return self._checkpointer
 
     @property
@@ -261,11 +260,35 @@ class SystemBuilder:
         return self.registry.get("backend", self.run.backend)
 
     @property
+    def backend_traits(self) -> BackendTraits:
+        """What the run's backend declares about how it runs nodes (see :class:`~mava_core.run_context.BackendTraits`)."""
+        return backend_traits(self.backend_class, self.run.backend)
+
+    # ------------------------------------------------------------------ contexts
+    def node_context(self, node: str, role: str, this_process: bool = False) -> RunContext:
+        """The run context of ``node`` in this process (:meth:`~mava_core.run_context.NodeContexts.get`)."""
+        return self._contexts.get(node, role, this_process)
+
+    @property
+    def context(self) -> RunContext:
+        """This process's run context: its node's under process-per-node backends, else the launching process's."""
+        return self._contexts.current()
+
+    def hooks_for(self, context: RunContext) -> ContextHooks:
+        """The hook relay that passes ``context`` to every hook taking it."""
+        return self._contexts.hooks(context)
+
+    @functools.cached_property
+    def _contexts(self) -> NodeContexts:
+        return NodeContexts(self)
+
+    @property
     def dataset(self) -> Any:
         return self.system.components.dataset
 
     def make_replay_tables(self) -> List[Any]:
-        tables = [table for result in self.hooks.mava_dataset_tables(builder=self) for table in result]
+        hooks = self.hooks_for(self.node_context("replay", REPLAY))
+        tables = [table for result in hooks.mava_dataset_tables(builder=self) for table in result]
         if not tables:
             raise MavaError(f"system {self.run.system!r} declared no replay tables")
         return tables
@@ -276,16 +299,17 @@ class SystemBuilder:
         self.seed_process(self.run.seed)
         import reverb
 
-        device = self.hooks.mava_trainer_device(builder=self)
+        hooks = self.hooks_for(self.node_context("trainer", TRAINER))
+        device = hooks.mava_trainer_device(builder=self)
         with on_device(device):  # the networks' and learner's variables live where the step runs
             networks = self.system.make_networks()
             client = reverb.Client(replay_address)
             learner = self.system.make_learner(networks, client)
-            iterator = self.hooks.mava_dataset_iterator(builder=self, server_address=replay_address)
+            iterator = hooks.mava_dataset_iterator(builder=self, server_address=replay_address)
             return Trainer(
                 learner,
                 iterator,
-                self.hooks,
+                hooks,
                 counter=counter,
                 logger=logger,
                 max_gradient_norm=getattr(self.system_config, "max_gradient_norm", None),
@@ -294,55 +318,10 @@ class SystemBuilder:
             )
 
     def make_executor(self, index: int, replay_address: Optional[str], variable_source: Any, evaluation: bool = False):
-        """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder.
+        """An (EnvironmentLoop, Executor) pair; evaluators get a greedy policy and no adder (:func:`mava_core.acting.make_executor`)."""
+        from mava_core.acting import make_executor
 
-        Turn-based environments (``env_spec.kind == SEQUENTIAL``) get a SequentialEnvironmentLoop.
-        With ``run.envs_per_executor`` K > 1 (never for the evaluator) the loop is a
-        :class:`~mava_core.vector_loop.VectorEnvironmentLoop` of K copies (each with its own
-        environment seed and adder, all sharing one policy) and the executor is the first copy's.
-        """
-        from mava_core.environment_loop import EnvironmentLoop, SequentialEnvironmentLoop
-        from mava_core.executor import Executor
-        from mava_core.variables import VariableClient
-
-        seed = self.executor_seed(index, evaluation)
-        self.seed_process(seed)
-        copies = 1 if evaluation else self.run.envs_per_executor
-        options = self.run.eval_env_options if evaluation else {}
-        environments = [self.make_environment(self.executor_seed(index, evaluation, copy), **options) for copy in range(copies)]
-        networks = self.system.make_networks()
-        policy = self.system.make_policy(networks, evaluation=evaluation, seed=seed)
-        variable_client = None
-        if variable_source is not None:
-            period = getattr(self.system_config, "variable_update_period", 100)
-            variable_client = VariableClient(variable_source, self.system.policy_variables(networks), period)
-        label = "evaluator" if evaluation else f"executor_{index}"
-        loop_class = SequentialEnvironmentLoop if self.env_spec.kind == SEQUENTIAL else EnvironmentLoop
-        client = None
-        if not evaluation:
-            import reverb
-
-            client = reverb.Client(replay_address)
-        loops = []
-        for environment in environments:
-            # one adder (one Reverb writer) per copy, reused for every step of that copy
-            adder = None if evaluation else self.hooks.mava_dataset_adder(builder=self, client=client)
-            state_fn = environment.get_state if self.env_spec.state is not None else None
-            # the copies share the policy and the variable client (it counts every copy's steps)
-            executor = Executor(policy, self.hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
-            loop = loop_class(environment, executor, self.hooks, label=label, should_update=not evaluation)
-            loop.environment_factory = self._restart_factory(index, evaluation, len(loops), options)
-            loops.append(loop)
-        if copies == 1:
-            return loops[0], loops[0].executor
-        from mava_core.vector_loop import VectorEnvironmentLoop
-
-        return VectorEnvironmentLoop(loops, policy, self.hooks, label=label), loops[0].executor
-
-    def _restart_factory(self, index: int, evaluation: bool, copy: int, options: Dict[str, Any]):
-        """Makes executor ``index``'s copy ``copy`` a fresh environment after a failure, each with a new seed."""
-        seed = self.executor_seed(index, evaluation, copy)
-        return lambda restart: self.make_environment(seed + RESTART_SEED_STRIDE * restart, **options)
+        return make_executor(self, index, replay_address, variable_source, evaluation)
 
     def executor_seed(self, index: int, evaluation: bool, copy: int = 0) -> int:
         """The seed of executor ``index``'s environment copy ``copy`` (copy 0 also seeds the process and policy)."""
@@ -385,36 +364,26 @@ class SystemBuilder:
 
     # ------------------------------------------------------------------ program
     def build_program(self) -> Program:
-        """The standard nodes (replay, counter, trainer, executors, evaluator), then the plugins' changes."""
-        from mava_core import workers
+        """The program's nodes, the plugins' changes included (:func:`mava_core.program.build_program`)."""
+        from mava_core.program import build_program
 
-        _ = self.env_spec  # validate the system/environment pair before any process starts
-        self.check_vector_acting()
-        program = Program(f"{self.run.system}-{self.run.environment}")
-        program.add(Node("replay", REPLAY, self.make_replay_tables))
-        program.add(Node("counter", COUNTER, functools.partial(workers.make_counter, self)))
-        program.add(Node("trainer", TRAINER, functools.partial(workers.TrainerWorker, self)))
-        for index in range(self.run.executors):
-            program.add(Node(f"executor_{index}", EXECUTOR, functools.partial(workers.ExecutorWorker, self, index)))
-        program.add(Node("evaluator", EVALUATOR, functools.partial(workers.EvaluatorWorker, self)))
-        self.hooks.mava_program_build_nodes(builder=self, program=program)
-        return program
+        return build_program(self)
 
     def launch(self) -> Dict[str, Any]:
         """Build the program and run it to its budget on the configured backend; returns the summary."""
+        from mava_core.program import save_config
+
         program = self.build_program()
         os.makedirs(self.run.run_dir, exist_ok=True)
         if self.checkpointer is not None:
             self.checkpointer.prepare()  # refuses a mismatched or corrupt checkpoint before any process starts
         elif self.resume:
             raise ConfigError("run.checkpoint", "a resumed run needs its checkpoints; it cannot be false")
-        self.save_config()
-        return self.hooks.mava_program_launch(program=program, builder=self)
+        save_config(self)
+        return self.hooks_for(self.context).mava_program_launch(program=program, builder=self)
 
     def save_config(self) -> str:
-        import json
+        """Write ``RUN_DIR/config.json`` (:func:`mava_core.program.save_config`)."""
+        from mava_core.program import save_config
 
-        path = os.path.join(self.run.run_dir, "config.json")
-        with open(path, "w") as handle:
-            json.dump({"run": cfg.to_dict(self.run), "system": cfg.to_dict(self.system_config)}, handle, indent=2)
-        return path
+        return save_config(self)

@@ -1,279 +1,37 @@
-"""The workers behind a program's nodes, shared by every backend.
+"""The workers behind a program's trainer, executor and evaluator nodes, shared by every backend.
 
 Each worker offers fine-grained calls (``step``, ``act``, ``evaluate``) that the local
 backend interleaves in one process, and a ``run()`` loop that process-per-node backends
 (Launchpad, Ray) call. Workers build their parts lazily from the builder, inside the process
-that runs them.
+that runs them. How a run ends (the stop and failure files, the counter handshake) is
+:mod:`mava_core.run_control`'s; the node that ends it is :mod:`mava_core.coordinator`'s.
 """
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import os
-import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-import numpy as np
-
-from mava_core.counting import Counter
 from mava_core.environment_state import EnvironmentStateKeeper
-from mava_core.errors import (
-    EnvironmentFailure,
-    ExecutorFailedError,
-    MavaError,
-    NodeCrashedError,
-    ReplayUnavailableError,
-    TrainingDivergedError,
-)
+from mava_core.errors import EnvironmentFailure, ExecutorFailedError
 from mava_core.replay_watch import ReplayWatch
+from mava_core.run_control import (
+    EVALUATOR_FINISHED,
+    EXECUTORS_CLOSED,
+    FINAL_EVALUATION_REQUESTED,
+    ITEMS_WRITTEN,
+    STOP_REQUESTED,
+    record_failure,
+    watch_replay,
+    write_evaluations,
+)
+from mava_core.run_summary import summarise_episodes
+from mava_core.trainer_worker import TrainerWorker
 
-# Counter keys of the shutdown handshake: the evaluator requests, the trainer acknowledges.
-STOP_REQUESTED = "stop_requested"
-TRAINER_STOPPED = "trainer_stopped"
-SHUTDOWN_GRACE_SECONDS = 30.0
-#: counter keys of the item accounting (counted since the run's processes started, not saved)
-ITEMS_WRITTEN = "items_written"  # items the executors' adders created
-REPLAY_ITEMS_RECEIVED = "replay_items_received"  # inserts the replay server completed, read after executors closed
-EXECUTORS_CLOSED = "executors_closed"
-#: after a stop request, how long the trainer keeps training while executors send their last items
-EXECUTOR_CLOSE_WAIT_SECONDS = 20.0
-#: a file in the run directory asking a process-per-node run to stop early (written on Ctrl-C/SIGTERM)
-STOP_FILE = ".stop_requested"
-#: a file in the run directory where a process-per-node run's first failing node records why
-FAILURE_FILE = ".node_failure.json"
-#: errors a recorded failure is raised as again in the launching process (others become MavaError)
-_RECORDED_ERRORS = {cls.__name__: cls for cls in (TrainingDivergedError, ExecutorFailedError, ReplayUnavailableError,
-                                                  NodeCrashedError)}
+__all__ = ["TrainerWorker", "ExecutorWorker", "EvaluatorWorker"]
 
 _log = logging.getLogger(__name__)
-
-
-def failure_file(run_dir: str) -> str:
-    """Where a node of a process-per-node run records the error that ended the run."""
-    return os.path.join(run_dir, FAILURE_FILE)
-
-
-def record_failure(run_dir: str, node: str, error: Exception) -> None:
-    """Write why ``node`` failed (the first failure is kept) and ask the program to stop.
-
-    The evaluator sees the stop file and winds the program down (the trainer writes its final
-    checkpoint); the launching process then raises the error again (:func:`recorded_failure`).
-    """
-    path = failure_file(run_dir)
-    if not os.path.exists(path):
-        record = {"node": node, "type": type(error).__name__, "message": str(error), "mava_error": isinstance(error, MavaError)}
-        with open(path, "w") as handle:
-            json.dump(record, handle)
-    with open(stop_file(run_dir), "w") as handle:
-        handle.write(f"{node} failed")
-
-
-def recorded_failure(run_dir: str) -> Optional[MavaError]:
-    """The error a node recorded before the program stopped (and remove the record), or None."""
-    path = failure_file(run_dir)
-    if not os.path.exists(path):
-        return None
-    with open(path) as handle:
-        failure = json.load(handle)
-    os.remove(path)
-    if failure["type"] in _RECORDED_ERRORS:
-        return _RECORDED_ERRORS[failure["type"]](failure["message"])
-    if failure["mava_error"]:
-        return MavaError(failure["message"])
-    return MavaError(f"the {failure['node']} node failed with {failure['type']}: {failure['message']} (see the node output above)")
-
-
-def stop_file(run_dir: str) -> str:
-    """Where a backend asks the program's nodes to wind down early (see ``EvaluatorWorker.run``)."""
-    return os.path.join(run_dir, STOP_FILE)
-
-
-def watch_replay(builder: Any, address: str, node: str, counter: Any, should_stop: Callable[[], bool]) -> ReplayWatch:
-    """Start watching the replay server for ``node`` of a process-per-node run (see :mod:`mava_core.replay_watch`)."""
-    run_dir = builder.run.run_dir
-
-    def stopping() -> bool:
-        return should_stop() or os.path.exists(stop_file(run_dir)) or counter.get_counts().get(STOP_REQUESTED, 0) > 0
-
-    return ReplayWatch(address, node, on_lost=lambda error: record_failure(run_dir, node, error), stopping=stopping).start()
-
-
-def time_budget(builder: Any) -> Callable[[], bool]:
-    """Whether ``run.max_seconds`` (if set) have passed since this call; the clock starts here."""
-    seconds = float(getattr(builder.run, "max_seconds", 0.0) or 0.0)
-    if seconds <= 0:
-        return lambda: False
-    deadline = time.monotonic() + seconds
-    return lambda: time.monotonic() >= deadline
-
-
-def make_counter(builder: Any = None) -> Counter:
-    """The run's counter, starting from the resumed checkpoint's counts when there is one."""
-    checkpointer = builder.checkpointer if builder is not None else None
-    return Counter(checkpointer.initial_counts() if checkpointer is not None else None)
-
-
-class TrainerWorker:
-    """Owns the trainer; serves its variables to executors and evaluator."""
-
-    #: what other nodes call on it (process-per-node backends serve these and ``run`` only)
-    rpc_methods = ("get_variables",)
-
-    def __init__(self, builder: Any, replay_address: str, counter: Any):
-        self._builder = builder
-        self._replay_address = replay_address
-        self._counter = counter
-        self._trainer = None
-        self._build_lock = threading.Lock()  # RPCs (get_variables) may arrive while run() builds
-        self._build_error: Optional[Exception] = None  # why the trainer could not be built
-        self._replay_client = None
-        self._saved_at: Optional[tuple] = None  # (env steps, trainer steps) of this process's last checkpoint
-        self.diverged = False  # a NaN/Inf loss: no checkpoint is written after it
-        self.replay_lost = False  # the replay server stopped answering: a checkpoint would wait for it
-        self._stop_seen: Optional[float] = None  # when this trainer first saw the run's stop request
-        #: set by process-per-node backends: returns True once the program is stopping
-        self.should_stop: Callable[[], bool] = lambda: False
-
-    @property
-    def trainer(self):
-        """The trainer, built on first use; a build that failed raises its error again without a rebuild."""
-        with self._build_lock:
-            if self._build_error is not None:
-                raise self._build_error
-            if self._trainer is None:
-                try:
-                    logger = self._builder.make_loggers("trainer", terminal=False)
-                    trainer = self._builder.make_trainer(self._replay_address, self._counter, logger)
-                    checkpointer = self._builder.checkpointer
-                    if checkpointer is not None:
-                        checkpointer.restore_trainer(trainer)
-                except Exception as error:
-                    self._build_error = error
-                    raise
-                self._trainer = trainer
-        return self._trainer
-
-    def step(self) -> Dict[str, float]:
-        try:
-            return self.trainer.step()
-        except TrainingDivergedError as error:
-            self.diverged = True
-            raise TrainingDivergedError(f"{error}{self._kept_checkpoint()}") from None
-
-    def _kept_checkpoint(self) -> str:
-        checkpointer = self._builder.checkpointer
-        latest = checkpointer.latest() if checkpointer is not None else None
-        if latest is None:
-            return ""
-        return f"; the last good checkpoint, {latest['id']}, is kept in {self._builder.run.run_dir}/checkpoints"
-
-    # ------------------------------------------------------------ checkpoints
-    def maybe_checkpoint(self, counts: Optional[Dict[str, float]] = None) -> Optional[Dict[str, Any]]:
-        """Write a checkpoint when the checkpointer says one is due at these counts."""
-        checkpointer = self._builder.checkpointer
-        if checkpointer is None:
-            return None
-        counts = counts if counts is not None else self._counter.get_counts()
-        if not checkpointer.due(int(counts.get("env_steps", 0))):
-            return None
-        return self.checkpoint(counts)
-
-    def checkpoint(self, counts: Optional[Dict[str, float]] = None) -> Optional[Dict[str, Any]]:
-        """Write a checkpoint now: trainer variables, optimiser state, counts, replay contents."""
-        checkpointer = self._builder.checkpointer
-        if checkpointer is None:
-            return None
-        if self._replay_client is None:
-            import reverb
-
-            self._replay_client = reverb.Client(self._replay_address)
-        counts = counts if counts is not None else self._counter.get_counts()
-        entry = checkpointer.save(self.trainer, counts, self._replay_client)
-        self._saved_at = (int(counts.get("env_steps", 0)), self.trainer.steps)
-        return entry
-
-    def close(self) -> None:
-        """The final checkpoint (unless one was just written at this count or training diverged), then close the logs."""
-        if self._builder.checkpointer is not None and not self.diverged and not self.replay_lost:
-            counts = self._counter.get_counts()
-            if self._saved_at != (int(counts.get("env_steps", 0)), self.trainer.steps):
-                try:
-                    self.checkpoint(counts)
-                except Exception as error:  # noqa: BLE001 - e.g. the replay server already went away
-                    _log.warning("final checkpoint not written (the last good one is kept): %s", error)
-        if self._trainer is not None and self._trainer.logger is not None:
-            self._trainer.logger.close()
-
-    def get_variables(self, names):
-        return self.trainer.get_variables(names)
-
-    def _stop_requested(self, counts: Dict[str, float]) -> bool:
-        """Stop once the run asked to and every executor has closed (or waiting for them took too long).
-
-        Training on until the executors have closed lets the replay's rate limiter admit the
-        items they send last, so the final checkpoint holds everything they collected.
-        """
-        if self.should_stop():
-            return True
-        if counts.get(STOP_REQUESTED, 0) <= 0:
-            return False
-        if self._stop_seen is None:
-            self._stop_seen = time.monotonic()
-        if counts.get(EXECUTORS_CLOSED, 0) >= self._builder.run.executors:
-            return True
-        return time.monotonic() - self._stop_seen > EXECUTOR_CLOSE_WAIT_SECONDS
-
-    def record_replay_inserts(self) -> None:
-        """Count the inserts the replay server has completed (the receiving side of the item accounting)."""
-        import reverb
-
-        if self._replay_client is None:
-            self._replay_client = reverb.Client(self._replay_address)
-        info = self._replay_client.server_info(timeout=5)
-        received = sum(int(table.rate_limiter_info.insert_stats.completed) for table in info.values())
-        self._counter.increment(**{REPLAY_ITEMS_RECEIVED: received})
-
-    def run(self) -> None:
-        """Train until the evaluator asks the program to wind down, then acknowledge it."""
-        watch = watch_replay(self._builder, self._replay_address, "trainer", self._counter, self.should_stop)
-        try:
-            self._run(watch)
-        finally:
-            watch.stop()
-
-    def _run(self, watch: ReplayWatch) -> None:
-        try:
-            trainer = self.trainer
-        except Exception as error:  # noqa: BLE001 - e.g. a checkpoint that does not fit
-            record_failure(self._builder.run.run_dir, "trainer", error)
-            self._counter.increment(**{TRAINER_STOPPED: 1})
-            return
-        counts: Dict[str, float] = {}
-        while not self._stop_requested(counts) and not watch.lost:
-            try:
-                self.step()
-                counts = trainer.last_counts
-            except StopIteration:
-                # sampling timed out (executors paused or finished): check for stop, then retry
-                counts = self._counter.get_counts()
-                trainer.iterator = self._builder.hooks.mava_dataset_iterator(
-                    builder=self._builder, server_address=self._replay_address
-                )
-            except Exception as error:  # noqa: BLE001 - reported by the backend, after a clean stop
-                record_failure(self._builder.run.run_dir, "trainer", error)
-                break
-            if not watch.lost:
-                self.maybe_checkpoint(counts)
-        self.replay_lost = watch.lost
-        if not self.replay_lost and not self.should_stop():
-            try:
-                self.record_replay_inserts()
-            except Exception as error:  # noqa: BLE001 - accounting only; the final checkpoint matters more
-                _log.warning("could not read the replay server's insert count: %s", error)
-        self.close()
-        self._counter.increment(**{TRAINER_STOPPED: 1})
 
 
 class ExecutorWorker:
@@ -421,7 +179,7 @@ class ExecutorWorker:
     def run(self) -> None:
         budget = self._builder.run.env_steps
         node = f"executor_{self.index}"
-        self._watch = watch = watch_replay(self._builder, self._replay_address, node, self._counter, self.should_stop)
+        self._watch = watch = watch_replay(self._builder.run.run_dir, self._replay_address, node, self._counter, self.should_stop)
         try:
             while (self.env_steps < budget and not self.stop_requested and not self.should_stop()
                    and not self.retired and not watch.lost):
@@ -466,7 +224,7 @@ class ExecutorWorker:
 
 
 class EvaluatorWorker:
-    """Runs greedy evaluation episodes every ``eval_every`` env steps and writes the run summary."""
+    """Runs greedy evaluation episodes every ``eval_every`` env steps and the final evaluation."""
 
     def __init__(self, builder: Any, variable_source: Any, counter: Any, stop: Callable[[], None]):
         self._builder = builder
@@ -477,8 +235,6 @@ class EvaluatorWorker:
         self._logger = None
         self.history: List[Dict[str, float]] = []
         self.next_evaluation = 0
-        #: True once the run was asked to stop early (``stop_file``): no final evaluation then
-        self.interrupted = False
         self.should_stop: Callable[[], bool] = lambda: False
         resumed = builder.resume_from
         if resumed:
@@ -522,121 +278,29 @@ class EvaluatorWorker:
             return self.history[-1]
         return self.evaluate(env_steps)
 
-    def summarise(self, final: Dict[str, float]) -> Dict[str, Any]:
-        """Random baseline and summary.json at the counter's counts now; closes the evaluator's log."""
-        summary = write_summary(self._builder, final, self.history, self._counter.get_counts())
+    def close(self) -> None:
+        """Close the evaluator's log."""
         if self._logger is not None:
             self._logger.close()
-        return summary
-
-    def finish(self, env_steps: int) -> Dict[str, Any]:
-        """Final evaluation, random baseline, summary.json (the local backend, after every other node closed)."""
-        return self.summarise(self.final_evaluation(env_steps))
 
     def run(self) -> None:
+        """Evaluate every ``eval_every`` env steps until the coordinator asks for the final evaluation or a stop.
+
+        The final evaluation's rows go to the coordinator through the run directory
+        (:func:`~mava_core.run_control.write_evaluations`); an early stop gets none.
+        """
         budget = self._builder.run.env_steps
-        requested = stop_file(self._builder.run.run_dir)
-        out_of_time = time_budget(self._builder)
-        env_steps = 0
         while not self.should_stop():
-            if os.path.exists(requested):
-                self.interrupted = True  # Ctrl-C/SIGTERM: the trainer checkpoints, then everything stops
+            counts = self._counter.get_counts()
+            if counts.get(STOP_REQUESTED, 0) > 0:
                 break
-            env_steps = int(self._counter.get_counts().get("env_steps", 0))
-            if env_steps >= budget or out_of_time():
+            env_steps = int(counts.get("env_steps", 0))
+            if counts.get(FINAL_EVALUATION_REQUESTED, 0) > 0:
+                self.final_evaluation(env_steps)
+                write_evaluations(self._builder.run.run_dir, self.history)
+                self._counter.increment(**{EVALUATOR_FINISHED: 1})
                 break
-            if self.maybe_evaluate(env_steps) is None:
+            # past the budget the coordinator is about to ask for the final evaluation: no extra one
+            if env_steps >= budget or self.maybe_evaluate(env_steps) is None:
                 time.sleep(0.5)
-        final = None
-        if not self.should_stop() and not self.interrupted:
-            final = self.final_evaluation(env_steps)
-        elif self._logger is not None:
-            self._logger.close()
-        # wind down in order: executors send their last items and close, the trainer trains on
-        # until they have, checkpoints and acknowledges; then the summary (its counts now hold
-        # every executor's last steps and the item accounting), then stop all
-        self._counter.increment(**{STOP_REQUESTED: 1})
-        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
-        while time.monotonic() < deadline and not self._counter.get_counts().get(TRAINER_STOPPED):
-            time.sleep(0.2)
-        if final is not None and not self.should_stop():
-            self.summarise(final)
-        self._stop()
-
-
-def summarise_episodes(results: List[Dict[str, Any]]) -> Dict[str, float]:
-    """Mean, spread and extremes of the return over episode results, and the mean of each metric."""
-    returns = np.array([r["episode_return"] for r in results])
-    summary = {
-        "mean_return": float(returns.mean()),
-        "std_return": float(returns.std()),
-        "max_return": float(returns.max()),
-        "min_return": float(returns.min()),
-        "mean_team_return": float(np.mean([r["team_return"] for r in results])),
-        "mean_episode_length": float(np.mean([r["episode_length"] for r in results])),
-    }
-    for key in results[0]:
-        if key not in ("episode_return", "team_return", "episode_length", "steps_per_second", "episodes", "env_steps"):
-            values = [r[key] for r in results if isinstance(r.get(key), (int, float, np.number))]  # numpy metrics too
-            if values:
-                summary[f"mean_{key}"] = float(np.mean(values))
-    return summary
-
-
-def random_policy_return(builder: Any, episodes: int) -> Optional[float]:
-    """Mean per-agent episode return of uniformly random legal actions on the run's task."""
-    if episodes <= 0:
-        return None
-    from mava_core.specs import AgentObservation  # noqa: F401 - documents the observation type
-
-    spec = builder.env_spec
-    # the evaluator's environment (run.eval_env_options), so the two returns compare like for like
-    environment = builder.make_environment(builder.executor_seed(0, evaluation=True) + 1, **builder.run.eval_env_options)
-    rng = np.random.default_rng(builder.run.seed + 7)
-    returns = []
-    for _ in range(episodes):
-        timestep = environment.reset()
-        totals = {agent: 0.0 for agent in spec.agents}
-        while not timestep.last():
-            actions = {}
-            for agent, agent_spec in spec.agents.items():
-                if agent_spec.discrete:
-                    mask = np.asarray(timestep.observation[agent].action_mask)
-                    legal = np.flatnonzero(mask > 0) if mask.any() else np.arange(agent_spec.num_actions)
-                    actions[agent] = np.int32(rng.choice(legal))
-                else:
-                    low, high = agent_spec.action.minimum, agent_spec.action.maximum
-                    actions[agent] = rng.uniform(low, high, agent_spec.action.shape).astype(np.float32)
-            timestep = environment.step(actions)
-            for agent, reward in timestep.reward.items():
-                totals[agent] += float(reward)
-        returns.append(np.mean(list(totals.values())))
-    environment.close()
-    return float(np.mean(returns))
-
-
-def write_summary(builder: Any, final: Dict[str, float], history: List[Dict[str, float]], counts: Dict[str, float]) -> Dict[str, Any]:
-    summary = {
-        "system": builder.run.system,
-        "environment": builder.run.environment,
-        "backend": builder.run.backend,
-        "seed": builder.run.seed,
-        "env_steps": int(counts.get("env_steps", 0)),
-        "trainer_steps": int(counts.get("trainer_steps", 0)),
-        "episodes": int(counts.get("episodes", 0)),
-        "executor_failures": int(counts.get("executor_failures", 0)),
-        # the item accounting since the processes started: what the executors' adders created
-        # and what the replay server received (None where the trainer could not read it)
-        ITEMS_WRITTEN: int(counts.get(ITEMS_WRITTEN, 0)),
-        REPLAY_ITEMS_RECEIVED: int(counts[REPLAY_ITEMS_RECEIVED]) if REPLAY_ITEMS_RECEIVED in counts else None,
-        "final_mean_return": final["mean_return"],
-        "final_std_return": final["std_return"],
-        "best_mean_return": max(h["mean_return"] for h in history),
-        "random_return": random_policy_return(builder, builder.run.random_baseline_episodes),
-        "evaluations": history,
-    }
-    path = os.path.join(builder.run.run_dir, "summary.json")
-    os.makedirs(builder.run.run_dir, exist_ok=True)
-    with open(path, "w") as handle:
-        json.dump(summary, handle, indent=2)
-    return summary
+        self.close()

@@ -5,15 +5,23 @@ on each registered backend. Whatever runs the nodes (one process, one process pe
 Ray actors), a run must count its steps and episodes, train, evaluate, log from every
 node, keep its checkpoints with the counts they were taken at, and leave no process behind
 (``backend_run`` checks the budget, trainer steps, logs and leftover processes).
+
+A hook-only plugin (:class:`NodeFiles`) rides along: from every node it writes a file into
+the run directory, and ``mava evaluate`` on the local run's directory writes the evaluator's.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 
+import cloudpickle
 import pytest
 from helpers import backend_run, read_csv
 
+from mava_core.evaluation import evaluate_run
+from mava_core.hookspecs import hookimpl
 from mava_core.plugins import PluginManager
 from mava_plugins.placement.devices import machine_gpus
 
@@ -28,6 +36,48 @@ BACKENDS = ("local", "launchpad", "ray")
 BACKEND_RUNS = [pytest.param(b, marks=pytest.mark.ray_cluster) if b == "ray" else b for b in BACKENDS]
 
 
+#: the nodes of the run below (two executors), by role
+NODES = {"replay": "replay", "counter": "counter", "trainer": "trainer", "executor_0": "executor",
+         "executor_1": "executor", "evaluator": "evaluator", "coordinator": "coordinator"}
+
+
+class NodeFiles:
+    """A hook-only plugin: every node writes ``node_files/<node>.json`` into the run directory as it starts."""
+
+    name = "node_files"
+
+    @hookimpl
+    def mava_node_start(self, context):
+        directory = os.path.join(context.run_dir, "node_files")
+        os.makedirs(directory, exist_ok=True)
+        record = {"node": context.node, "role": context.role, "backend": context.backend.name, "pid": os.getpid(),
+                  "seed": context.seed, "agents": context.env_spec.agent_ids}
+        with open(os.path.join(directory, f"{context.node}.json"), "w") as handle:
+            json.dump(record, handle)
+
+
+def node_files(run_dir):
+    directory = os.path.join(run_dir, "node_files")
+    records = {}
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name)) as handle:
+            records[name[: -len(".json")]] = json.load(handle)
+    return records
+
+
+@contextlib.contextmanager
+def plugin_travels():
+    """The plugin class (this module's) reaches Launchpad nodes and Ray actors by value."""
+    picklers = [cloudpickle] + ([sys.modules["ray"].cloudpickle] if "ray" in sys.modules else [])
+    for pickler in picklers:
+        pickler.register_pickle_by_value(sys.modules[__name__])
+    try:
+        yield
+    finally:
+        for pickler in picklers:
+            pickler.unregister_pickle_by_value(sys.modules[__name__])
+
+
 def test_every_registered_backend_is_held_to_the_contract():
     assert set(PluginManager().registry.names("backend")) == set(BACKENDS)
 
@@ -40,8 +90,16 @@ def _optional(backend):
 
 @pytest.mark.parametrize("backend", BACKEND_RUNS)
 def test_the_same_run_gives_the_same_observable_results(backend, tmp_path):
-    summary, trainer_rows = backend_run(tmp_path, "madqn", "debug:simple_spread", BUDGET, OVERRIDES,
-                                        backend=_optional(backend), eval_every=500)
+    backend = _optional(backend)
+    with plugin_travels():
+        summary, trainer_rows = backend_run(tmp_path, "madqn", "debug:simple_spread", BUDGET, OVERRIDES,
+                                            backend=backend, eval_every=500, plugins=[NodeFiles()])
+    # the hook-only plugin heard from every node, each in its own process unless the backend interleaves them
+    records = node_files(tmp_path)
+    assert {name: record["role"] for name, record in records.items()} == NODES
+    assert all(r["backend"] == backend and r["seed"] == 1 and r["agents"] for r in records.values())
+    pids = {record["pid"] for record in records.values()}
+    assert pids == {os.getpid()} if backend == "local" else len(pids) == len(NODES)
     # steps and episodes are counted across both executors; the budget ends the run
     assert BUDGET <= summary["env_steps"] < BUDGET + 2 * EPISODE * 4
     assert summary["episodes"] * EPISODE == summary["env_steps"]
@@ -80,3 +138,14 @@ def test_the_same_run_gives_the_same_observable_results(backend, tmp_path):
     assert {f"{last['dir']}/trainer.index", f"{last['dir']}/replay/DONE"} <= set(last["files"])
     for path in last["files"]:
         assert os.path.exists(tmp_path / "checkpoints" / path), path
+
+
+@pytest.mark.timeout(300)
+def test_mava_evaluate_fires_the_node_hooks_for_its_evaluator(tmp_path):
+    """``mava evaluate`` builds no program: its one node, the evaluator, still starts with its context."""
+    backend_run(tmp_path, "madqn", "debug:simple_spread", 300, OVERRIDES, backend="local", executors=1)
+    result = evaluate_run(str(tmp_path), episodes=1, plugins=[NodeFiles()])
+    assert result["episodes"] == 1
+    records = node_files(tmp_path)
+    assert list(records) == ["evaluator"]
+    assert (records["evaluator"]["role"], records["evaluator"]["pid"]) == ("evaluator", os.getpid())

@@ -358,7 +358,7 @@ def test_a_launcher_that_does_not_stop_after_a_nodes_failure_is_stopped_hard(tmp
     import time
 
     from mava_core.interrupts import StopSignals
-    from mava_core.workers import record_failure, stop_file
+    from mava_core.run_control import record_failure, stop_file
     from mava_plugins.backends import launchpad_backend
 
     monkeypatch.setattr(launchpad_backend, "CLEAN_STOP_SECONDS", 1.0)

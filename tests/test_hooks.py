@@ -13,6 +13,7 @@ each test exercises (``@covers``) and a test fails when a hookspec has no test.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -23,15 +24,16 @@ import numpy as np
 import pytest
 from helpers import local_run, read_csv
 
-from mava_core import cli, hookspecs, plugins
+from mava_core import cli, hook_objects, hookspecs, plugins
 from mava_core.config import RunConfig
 from mava_core.environment import EnvironmentWrapper
 from mava_core.environment_loop import EnvironmentLoop
-from mava_core.errors import ConfigError
+from mava_core.errors import ConfigError, PluginError
 from mava_core.executor import Executor
 from mava_core.hookspecs import hookimpl
 from mava_core.plugins import PluginManager
 from mava_core.program import CUSTOM, EVALUATOR, Node, Program
+from mava_core.run_context import BackendTraits
 from mava_core.specs import MultiAgentSpec
 from mava_core.system import SystemBuilder
 from mava_core.trainer import GradientUpdate, Trainer
@@ -97,6 +99,7 @@ class Recorder:
 
     @hookimpl
     def mava_register(self, registry):
+        self.registry = registry
         self._add("mava_register", plugin=registry.plugin)
 
     @hookimpl
@@ -108,87 +111,91 @@ class Recorder:
         self._add("mava_environment_spec", spec=spec, environment_name=environment_name)
 
     @hookimpl
-    def mava_program_build_nodes(self, builder, program):
-        self._add("mava_program_build_nodes", builder=builder, nodes=[(n.name, n.role) for n in program.nodes])
+    def mava_node_start(self, context):
+        self._add("mava_node_start", node=context.node, role=context.role, context=context)
 
     @hookimpl
-    def mava_program_launch(self, program, builder):
-        self._add("mava_program_launch", program=program, builder=builder)
+    def mava_program_build_nodes(self, builder, program, context):
+        self._add("mava_program_build_nodes", node=context.node, builder=builder, nodes=[(n.name, n.role) for n in program.nodes])
 
     @hookimpl
-    def mava_dataset_tables(self, builder):
-        self._add("mava_dataset_tables", builder=builder)
+    def mava_program_launch(self, program, builder, context):
+        self._add("mava_program_launch", node=context.node, program=program, builder=builder)
+
+    @hookimpl
+    def mava_dataset_tables(self, builder, context):
+        self._add("mava_dataset_tables", node=context.node, builder=builder)
         return []
 
     @hookimpl
-    def mava_dataset_adder(self, builder, client):
-        self._add("mava_dataset_adder", client=type(client).__name__)
+    def mava_dataset_adder(self, builder, client, context):
+        self._add("mava_dataset_adder", node=context.node, client=type(client).__name__)
 
     @hookimpl
-    def mava_dataset_iterator(self, builder, server_address):
-        self._add("mava_dataset_iterator", server_address=server_address)
+    def mava_dataset_iterator(self, builder, server_address, context):
+        self._add("mava_dataset_iterator", node=context.node, server_address=server_address)
 
     @hookimpl
-    def mava_checkpointer(self, builder):
-        self._add("mava_checkpointer", builder=builder)
+    def mava_checkpointer(self, builder, context):
+        self._add("mava_checkpointer", node=context.node, builder=builder)
 
     @hookimpl
-    def mava_executor_init(self, executor):
-        self._add("mava_executor_init", label=_label(executor), executor=executor, has_adder=executor.adder is not None)
+    def mava_executor_init(self, executor, context):
+        self._add("mava_executor_init", node=context.node, label=_label(executor), executor=executor, has_adder=executor.adder is not None)
 
     @hookimpl
-    def mava_executor_observe_first(self, executor, timestep, extras):
-        self._add("mava_executor_observe_first", label=_label(executor), first=timestep.first(), extras=sorted(extras))
+    def mava_executor_observe_first(self, executor, timestep, extras, context):
+        self._add("mava_executor_observe_first", node=context.node, label=_label(executor), first=timestep.first(), extras=sorted(extras))
 
     @hookimpl
-    def mava_executor_select_actions(self, executor, observations):
-        self._add("mava_executor_select_actions", label=_label(executor), agents=sorted(observations))
+    def mava_executor_select_actions(self, executor, observations, context):
+        self._add("mava_executor_select_actions", node=context.node, label=_label(executor), agents=sorted(observations))
 
     @hookimpl
-    def mava_executor_observe(self, executor, actions, next_timestep, extras):
-        self._add("mava_executor_observe", label=_label(executor), agents=sorted(actions), extras=sorted(extras))
+    def mava_executor_observe(self, executor, actions, next_timestep, extras, context):
+        self._add("mava_executor_observe", node=context.node, label=_label(executor), agents=sorted(actions), extras=sorted(extras))
 
     @hookimpl
-    def mava_executor_update(self, executor, wait):
-        self._add("mava_executor_update", label=_label(executor), wait=wait)
+    def mava_executor_update(self, executor, wait, context):
+        self._add("mava_executor_update", node=context.node, label=_label(executor), wait=wait)
 
     @hookimpl
-    def mava_trainer_device(self, builder):
-        self._add("mava_trainer_device", builder=builder)  # no answer: the placement plugin decides
+    def mava_trainer_device(self, builder, context):
+        self._add("mava_trainer_device", node=context.node, builder=builder)  # no answer: the placement plugin decides
 
     @hookimpl
-    def mava_trainer_init(self, trainer):
+    def mava_trainer_init(self, trainer, context):
         self.trainer = trainer
         self.initial_variables = [v.numpy().copy() for v in trainer.learner.trainable_variables()]
-        self._add("mava_trainer_init", trainer=trainer)
+        self._add("mava_trainer_init", node=context.node, trainer=trainer)
 
     @hookimpl
-    def mava_trainer_step_start(self, trainer, step):
-        self._add("mava_trainer_step_start", step=step)
+    def mava_trainer_step_start(self, trainer, step, context):
+        self._add("mava_trainer_step_start", node=context.node, step=step)
 
     @hookimpl
-    def mava_trainer_loss(self, trainer, losses, batch):
-        self._add("mava_trainer_loss", losses=sorted(losses), data=sorted(batch.data))
+    def mava_trainer_loss(self, trainer, losses, batch, context):
+        self._add("mava_trainer_loss", node=context.node, losses=sorted(losses), data=sorted(batch.data))
 
     @hookimpl
-    def mava_trainer_after_gradients(self, trainer, update):
-        self._add("mava_trainer_after_gradients", update=update, parallel=len(update.gradients) == len(update.variables))
+    def mava_trainer_after_gradients(self, trainer, update, context):
+        self._add("mava_trainer_after_gradients", node=context.node, update=update, parallel=len(update.gradients) == len(update.variables))
 
     @hookimpl
-    def mava_trainer_step_end(self, trainer, step, metrics):
-        self._add("mava_trainer_step_end", step=step, metrics=dict(metrics))
+    def mava_trainer_step_end(self, trainer, step, metrics, context):
+        self._add("mava_trainer_step_end", node=context.node, step=step, metrics=dict(metrics))
 
     @hookimpl
-    def mava_env_loop_episode_start(self, loop, timestep):
-        self._add("mava_env_loop_episode_start", label=loop.label, loop=loop, first=timestep.first())
+    def mava_env_loop_episode_start(self, loop, timestep, context):
+        self._add("mava_env_loop_episode_start", node=context.node, label=loop.label, loop=loop, first=timestep.first())
 
     @hookimpl
-    def mava_env_loop_step(self, loop, actions, timestep):
-        self._add("mava_env_loop_step", label=loop.label, actions=dict(actions), last=timestep.last())
+    def mava_env_loop_step(self, loop, actions, timestep, context):
+        self._add("mava_env_loop_step", node=context.node, label=loop.label, actions=dict(actions), last=timestep.last())
 
     @hookimpl
-    def mava_env_loop_episode_end(self, loop, result):
-        self._add("mava_env_loop_episode_end", label=loop.label, result=dict(result))
+    def mava_env_loop_episode_end(self, loop, result, context):
+        self._add("mava_env_loop_episode_end", node=context.node, label=loop.label, result=dict(result))
 
 
 class LaunchWrapper:
@@ -259,7 +266,7 @@ def test_per_run_hooks_fire_once_with_their_arguments_in_build_order(recorded):
     (build,) = recorder.of("mava_program_build_nodes")
     assert build["builder"] is builder
     assert build["nodes"] == [("replay", "replay"), ("counter", "counter"), ("trainer", "trainer"),
-                              ("executor_0", "executor"), ("evaluator", "evaluator")]
+                              ("executor_0", "executor"), ("evaluator", "evaluator"), ("coordinator", "coordinator")]
     # the checkpointer is asked for before launch (to check the run directory), once per process
     (checkpointer,) = recorder.of("mava_checkpointer")
     assert checkpointer["builder"] is builder
@@ -374,7 +381,7 @@ def test_executor_update_pulls_parameters_on_its_period(recorded):
 @covers("mava_program_launch")
 def test_launch_wrapper_sees_the_program_and_the_summary(recorded):
     _, wrapper, summary, _, run_dir = recorded
-    assert wrapper.nodes == ["replay", "counter", "trainer", "executor_0", "evaluator"]
+    assert wrapper.nodes == ["replay", "counter", "trainer", "executor_0", "evaluator", "coordinator"]
     assert wrapper.config_written  # the builder saved the config before launching
     assert wrapper.summary["env_steps"] == ENV_STEPS and wrapper.summary["trainer_steps"] > 0
     assert summary["wrapped_by"] == "launch_wrapper"  # what the wrapper returns is the result
@@ -658,7 +665,7 @@ def test_replay_hooks_extend_tables_and_wrap_adder_and_iterator(extended):
 def test_custom_node_is_stepped_by_the_local_backend(extended):
     parts, _, _, _ = extended
     node = parts["monitor_node"]
-    assert node.seen_nodes == ["replay", "counter", "trainer", "executor_0", "evaluator"]
+    assert node.seen_nodes == ["replay", "counter", "trainer", "executor_0", "evaluator", "coordinator"]
     (monitor,) = node.monitors
     assert monitor.env_steps == list(range(1, ENV_STEPS + 1))  # once per round, after the executors
     assert monitor.variable_source is not None
@@ -767,23 +774,105 @@ def test_a_plugin_returning_a_summary_takes_over_the_launch(tmp_path):
     pm.register(TakeOverLaunch(), name="take_over")
     builder = _builder(tmp_path, pm)
     summary = builder.launch()
-    assert summary == {"env_steps": 0, "trainer_steps": 0, "launched_by": "take_over", "nodes": 5}
+    assert summary == {"env_steps": 0, "trainer_steps": 0, "launched_by": "take_over", "nodes": 6}
     assert os.listdir(builder.run.run_dir) == ["config.json"]  # no backend ran: no logs, no summary
 
 
-class DropEvaluator:
+class DropNode:
+    """Removes a standard node the run needs, by name."""
+
+    def __init__(self, node: str):
+        self.node = node
+
     @hookimpl
-    def mava_program_build_nodes(self, builder, program):
-        program.remove("evaluator")
+    def mava_program_build_nodes(self, program):
+        program.remove(self.node)
 
 
 @covers("mava_program_build_nodes")
-def test_build_nodes_can_remove_a_standard_node(tmp_path):
+@pytest.mark.parametrize("node", ["evaluator", "coordinator", "trainer"])
+def test_a_program_whose_hooks_removed_a_node_the_run_needs_is_refused_naming_it(node, tmp_path):
     pm = PluginManager()
-    pm.register(DropEvaluator(), name="drop_evaluator")
+    pm.register(DropNode(node), name="drop_node")
+    with pytest.raises(PluginError, match=rf"has no {node} node \(a mava_program_build_nodes hook removed it\); "
+                                          rf"the run needs one: .*Replace the node with another of role '{node}'"):
+        _builder(tmp_path, pm).build_program()
+
+
+class ReplaceEvaluator:
+    """Replaces the evaluator node by another of the same role."""
+
+    @hookimpl
+    def mava_program_build_nodes(self, program):
+        make = program.remove("evaluator").make
+        program.add(Node("greedy_evaluator", EVALUATOR, make))
+
+
+@covers("mava_program_build_nodes")
+def test_a_standard_node_may_be_replaced_by_another_of_its_role(tmp_path):
+    pm = PluginManager()
+    pm.register(ReplaceEvaluator(), name="replace_evaluator")
     program = _builder(tmp_path, pm).build_program()
-    assert [node.name for node in program.nodes] == ["replay", "counter", "trainer", "executor_0"]
-    assert program.by_role(EVALUATOR) == []
+    assert [node.name for node in program.nodes] == ["replay", "counter", "trainer", "executor_0", "coordinator",
+                                                     "greedy_evaluator"]
+
+
+@covers("mava_node_start")
+def test_hooks_receive_the_context_of_the_node_they_fire_in(recorded):
+    recorder, _, _, builder, run_dir = recorded
+    started = recorder.of("mava_node_start")
+    assert [(c["node"], c["role"]) for c in started] == [
+        ("replay", "replay"), ("counter", "counter"), ("trainer", "trainer"), ("executor_0", "executor"),
+        ("evaluator", "evaluator"), ("coordinator", "coordinator")]  # once each, in the order the backend made them
+    context = started[2]["context"]
+    assert context.run is builder.run and context.system_config is builder.system_config
+    assert context.registry is builder.registry and context.run_dir == str(run_dir) and context.seed == builder.run.seed
+    assert context.backend == BackendTraits(name="local", interleaves_nodes=True) and context.resumed is False
+    assert context.env_spec.agent_ids == ["agent_0", "agent_1"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        context.node = "other"
+    # every hook fired with a context gets its node's
+    nodes = {}
+    for hook, details in recorder.calls:
+        if "node" in details and hook != "mava_node_start":
+            nodes.setdefault(hook, set()).add((details.get("label") or "", details["node"]))
+    assert nodes["mava_program_build_nodes"] == nodes["mava_program_launch"] == {("", "launcher")}
+    assert nodes["mava_checkpointer"] == {("", "launcher")}  # the local backend: one process
+    assert nodes["mava_dataset_tables"] == {("", "replay")}
+    assert nodes["mava_dataset_adder"] == {("", "executor_0")}
+    assert nodes["mava_dataset_iterator"] == nodes["mava_trainer_step_end"] == nodes["mava_trainer_loss"] == {("", "trainer")}
+    assert nodes["mava_executor_select_actions"] == {("executor", "executor_0"), ("evaluator", "evaluator")}
+    assert nodes["mava_env_loop_episode_end"] == {("executor_0", "executor_0"), ("evaluator", "evaluator")}
+
+
+def _public(obj: Any) -> set:
+    return {name for name in dir(obj) if not name.startswith("_")}
+
+
+def test_every_attribute_of_the_objects_hooks_receive_is_documented(recorded):
+    """docs/hooks.md's tables (mava_core.hook_objects) list exactly the public attributes of the live objects."""
+    recorder, _, _, builder, _ = recorded
+    context = recorder.of("mava_node_start")[0]["context"]
+    program = recorder.of("mava_program_launch")[0]["program"]
+    live = {
+        "context": context, "context.backend": context.backend,
+        "executor": recorder.of("mava_executor_init")[0]["executor"],
+        "loop": recorder.of("mava_env_loop_episode_start")[0]["loop"],
+        "trainer": recorder.trainer, "update": recorder.of("mava_trainer_after_gradients")[0]["update"],
+        "program": program, "node": program.nodes[0], "spec": recorder.of("mava_environment_spec")[0]["spec"],
+        "registry": recorder.registry, "builder": builder,
+    }
+    assert set(hook_objects.OBJECTS) == set(live)
+    for argument, obj in live.items():
+        documented = set(hook_objects.OBJECTS[argument][1])
+        assert _public(obj) == documented, (argument, "undocumented:", sorted(_public(obj) - documented),
+                                            "documented but absent:", sorted(documented - _public(obj)))
+    # every argument of every hook is described
+    pm = PluginManager(load_entry_points=False)
+    arguments = {arg for name in _hookspec_names() for arg in getattr(pm.hook, name).spec.argnames}
+    described = set(hook_objects.OBJECTS) | set(hook_objects.OTHER_ARGUMENTS)
+    assert arguments <= described, sorted(arguments - described)
+    assert set(hook_objects.FIRES_IN) == _hookspec_names()  # and where every hook fires
 
 
 # ======================================================================== coverage

@@ -1,14 +1,15 @@
 """Runs a program under Launchpad, one process per node, and stops when the budget is spent.
 
-Node wiring: the replay node is a ``lp.ReverbNode``; counter, trainer, executors, evaluator
-and custom nodes are ``lp.CourierNode`` s whose handles other nodes call over RPC (the
-trainer is the executors' variable source). The evaluator writes the summary after the final
-evaluation and calls ``lp.stop()``, which ends every process; the launcher waits for them.
+Node wiring: the replay node is a ``lp.ReverbNode``; counter, trainer, executors, evaluator,
+coordinator and custom nodes are ``lp.CourierNode`` s whose handles other nodes call over RPC
+(the trainer is the executors' variable source). The coordinator ends the run
+(:mod:`mava_core.coordinator`): after the final evaluation and the trainer's final
+checkpoint it writes the summary and calls ``lp.stop()``, which ends every process; the
+launcher waits for them.
 """
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal
 import subprocess
@@ -16,10 +17,20 @@ import sys
 import time
 from typing import Any, Dict, Optional
 
-from mava_core.errors import MavaError, NodeCrashedError
-from mava_core.interrupts import StopSignals, interrupted_error
-from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
-from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, record_failure, recorded_failure, stop_file
+from mava_core.errors import NodeCrashedError
+from mava_core.interrupts import StopSignals
+from mava_core.program import COORDINATOR, COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program, check_program
+from mava_core.run_context import BackendTraits
+from mava_core.run_control import (
+    SHUTDOWN_GRACE_SECONDS,
+    clear_stale_files,
+    finish_launch,
+    read_summary,
+    record_failure,
+    request_stop,
+    stop_file,
+    stop_requested,
+)
 from mava_plugins.backends.launchpad_nodes import NodeProcesses, describe_status
 
 # Acting processes are single-threaded: several share the machine with the trainer.
@@ -121,20 +132,24 @@ def _evaluator_node(make, variable_source, counter):
     return _with_stop_check(make(variable_source=variable_source, counter=counter, stop=_stop_program))
 
 
+def _coordinator_node(make, counter):
+    _quiet()  # no TensorFlow here: the coordinator only polls the counter and writes the summary
+    return _with_stop_check(make(counter=counter, stop=_stop_program))
+
+
 class LaunchpadBackend:
     name = "launchpad"
-    interleaves_nodes = False
+    traits = BackendTraits(name="launchpad", interleaves_nodes=False)
 
     def build(self, program: Program, builder: Any = None):
         """The Launchpad program for a Mava program, and the per-group process settings."""
         import launchpad as lp
         from launchpad.nodes.python.local_multi_processing import PythonProcess
 
+        check_program(program)
         lp_program = lp.Program(program.name)
-        replay_node, counter_node, trainer_node = program.one(REPLAY), program.one(COUNTER), program.one(TRAINER)
-        evaluator_node = program.one(EVALUATOR)
-        if replay_node is None or counter_node is None or trainer_node is None:
-            raise MavaError(f"program {program.name!r} needs replay, counter and trainer nodes; has {program.nodes}")
+        replay_node, counter_node, trainer_node = (program.required(role) for role in (REPLAY, COUNTER, TRAINER))
+        evaluator_node, coordinator_node = program.required(EVALUATOR), program.required(COORDINATOR)
         with lp_program.group(replay_node.name):
             replay = lp_program.add_node(
                 lp.ReverbNode(replay_node.make, checkpoint_ctor=functools.partial(_replay_checkpointer, builder))
@@ -146,9 +161,10 @@ class LaunchpadBackend:
         with lp_program.group("executor"):
             for node in program.by_role(EXECUTOR):
                 lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
-        if evaluator_node is not None:
-            with lp_program.group(evaluator_node.name):
-                lp_program.add_node(lp.CourierNode(_evaluator_node, evaluator_node.make, trainer, counter))
+        with lp_program.group(evaluator_node.name):
+            lp_program.add_node(lp.CourierNode(_evaluator_node, evaluator_node.make, trainer, counter))
+        with lp_program.group(coordinator_node.name):
+            lp_program.add_node(lp.CourierNode(_coordinator_node, coordinator_node.make, counter))
         for node in program.by_role(CUSTOM):
             with lp_program.group(node.name):
                 lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
@@ -172,10 +188,7 @@ class LaunchpadBackend:
 
         os.makedirs(builder.run.run_dir, exist_ok=True)
         payload = os.path.join(builder.run.run_dir, PROGRAM_FILE)
-        requested, failure = stop_file(builder.run.run_dir), failure_file(builder.run.run_dir)
-        for stale in (requested, failure):  # left by an earlier, interrupted launch of this run
-            if os.path.exists(stale):
-                os.remove(stale)
+        clear_stale_files(builder.run.run_dir)  # left by an earlier, interrupted launch of this run
         with open(payload, "wb") as handle:
             cloudpickle.dump((program, builder), handle)
         command = [sys.executable, "-m", "mava_plugins.backends.launchpad_backend", payload]
@@ -183,25 +196,12 @@ class LaunchpadBackend:
             # unbuffered: node output reaches a log file as it happens, not when a buffer fills
             launcher = subprocess.Popen(command, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
             try:
-                returncode = _wait(launcher, signals, requested)
+                returncode = _wait(launcher, signals, stop_file(builder.run.run_dir))
             finally:
                 _kill_session(launcher.pid)
                 os.remove(payload)
-                if os.path.exists(requested):
-                    os.remove(requested)
-        failed = recorded_failure(builder.run.run_dir)
-        if failed is not None:
-            raise failed
-        if signals.requested:
-            raise interrupted_error(builder, signals.requested)
-        path = os.path.join(builder.run.run_dir, "summary.json")
-        if not os.path.exists(path):
-            raise MavaError(
-                f"the Launchpad program ended (launcher exit status {returncode}) without writing {path}; "
-                "see the node output above"
-            )
-        with open(path) as handle:
-            return json.load(handle)
+        finish_launch(builder, signals)  # a node's recorded failure, or the signal, is raised here
+        return read_summary(builder.run.run_dir, "Launchpad", f" (launcher exit status {returncode})")
 
 
 PROGRAM_FILE = ".launchpad_program.pkl"
@@ -216,9 +216,9 @@ CLEAN_STOP_SECONDS = SHUTDOWN_GRACE_SECONDS + 60.0
 def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> int:
     """Wait for the launcher.
 
-    A first Ctrl-C or SIGTERM (recorded by ``signals``) writes the stop file: the evaluator
+    A first Ctrl-C or SIGTERM (recorded by ``signals``) writes the stop file: the coordinator
     sees it, the trainer writes its final checkpoint, and the program stops itself. A node
-    that fails writes the same file (:func:`~mava_core.workers.record_failure`). A second
+    that fails writes the same file (:func:`~mava_core.run_control.record_failure`). A second
     Ctrl-C, or a clean stop that takes longer than ``CLEAN_STOP_SECONDS`` after the stop file
     appeared, whoever wrote it, asks the launcher to stop its nodes at once (Launchpad's own
     Ctrl-C path): a node stuck waiting on one that has gone can never hold the run open.
@@ -232,10 +232,10 @@ def _wait(launcher: subprocess.Popen, signals: StopSignals, requested: str) -> i
         except KeyboardInterrupt:
             return _hard_stop(launcher)
         if asked is None:
-            if signals.requested and not os.path.exists(requested):
-                with open(requested, "w") as handle:
-                    handle.write(str(signals.requested))
-            if os.path.exists(requested):  # asked by a signal here, or by a node that failed
+            run_dir = os.path.dirname(requested)
+            if signals.requested and not stop_requested(run_dir):
+                request_stop(run_dir, str(signals.requested))
+            if stop_requested(run_dir):  # asked by a signal here, or by a node that failed
                 asked = time.monotonic()
         if asked is not None and time.monotonic() - asked > CLEAN_STOP_SECONDS:
             return _hard_stop(launcher)

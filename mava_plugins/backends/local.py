@@ -2,7 +2,8 @@
 
 Executors take one step each in turn; after each round the trainer takes the steps the
 dataset says are due for the transitions inserted so far (``trainer_steps_due``), and the
-evaluator runs when its interval is crossed. Node order and step counts do not depend on
+evaluator runs when its interval is crossed; the coordinator says when the run is over and
+writes the summary. Node order and step counts do not depend on
 timing, which makes this backend the reproducible path for debugging and tests: under a seed,
 environments, exploration and the schedule of executor, trainer and evaluator calls repeat
 exactly. Reverb's samplers take no seed, so which transitions a batch holds (and with it the
@@ -14,14 +15,14 @@ from typing import Any, Dict
 
 from mava_core.errors import ExecutorFailedError
 from mava_core.interrupts import StopSignals, interrupted_error
-from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
-from mava_core.workers import time_budget
+from mava_core.program import COORDINATOR, COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program
+from mava_core.run_context import BackendTraits
 
 
 class LocalBackend:
     name = "local"
     #: the backend schedules trainer steps itself, so replay tables need no ratio limiter
-    interleaves_nodes = True
+    traits = BackendTraits(name="local", interleaves_nodes=True)
 
     def launch(self, program: Program, builder: Any) -> Dict[str, Any]:
         import reverb
@@ -44,6 +45,7 @@ class LocalBackend:
                 for node in program.by_role(EXECUTOR)
             ]
             evaluator = program.one(EVALUATOR).make(variable_source=trainer, counter=counter, stop=stop)
+            coordinator = program.one(COORDINATOR).make(counter=counter, stop=stop)
             custom = [
                 node.make(replay_address=address, variable_source=trainer, counter=counter, stop=stop)
                 for node in program.by_role(CUSTOM)
@@ -51,14 +53,12 @@ class LocalBackend:
             for worker in executors:
                 worker.count_every = 1  # the counter is in-process: keep it exact
             dataset = builder.dataset
-            budget = builder.run.env_steps
             env_steps = int(counter.get("env_steps"))  # a resumed run's count
             failed = None
             with signals:  # Ctrl-C or SIGTERM: finish the round, write the final checkpoint, stop
                 evaluator.maybe_evaluate(env_steps)
                 try:
-                    out_of_time = time_budget(builder)
-                    while env_steps < budget and not stopped and not signals.requested and not out_of_time():
+                    while not coordinator.run_over(env_steps) and not stopped and not signals.requested:
                         for worker in executors:
                             worker.act(1)
                         env_steps = int(counter.get("env_steps"))
@@ -82,7 +82,9 @@ class LocalBackend:
                     raise failed
                 if signals.requested:
                     raise interrupted_error(builder, signals.requested)
-                summary = evaluator.finish(env_steps)
+                evaluator.final_evaluation(env_steps)
+                evaluator.close()
+                summary = coordinator.summarise(evaluator.history)
         finally:
             server.stop()
         return summary

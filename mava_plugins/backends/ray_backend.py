@@ -1,14 +1,14 @@
 """Runs a program on a Ray cluster: one actor per node, placed by resource requests.
 
-The replay server, counter, trainer, executors, evaluator and custom nodes become Ray
-actors (``ray_nodes``); executors reach Reverb at the replay node's IP and port and pull
+The replay server, counter, trainer, executors, evaluator, coordinator and custom nodes
+become Ray actors (``ray_nodes``); executors reach Reverb at the replay node's IP and port and pull
 variables from the trainer actor, as they do under Launchpad. Without an address the
 backend starts a local Ray instance (this machine's CPUs, no dashboard, loopback only) and
 shuts it down at the end; with ``address`` it joins a running cluster.
 
-The program ends when the evaluator has written the summary and asked to stop (the same
-counter handshake as under Launchpad), when any actor fails (the error names the node),
-or on Ctrl-C/SIGTERM (the evaluator sees the stop file, the trainer writes its final
+The program ends when the coordinator has written the summary and asked to stop (the same
+counter handshake as under Launchpad, :mod:`mava_core.run_control`), when any actor fails
+(the error names the node), or on Ctrl-C/SIGTERM (the coordinator sees the stop file, the trainer writes its final
 checkpoint, then everything stops; a second Ctrl-C stops at once). Every actor is killed
 at the end, whatever happened.
 """
@@ -24,9 +24,21 @@ from typing import Any, Dict, List, Optional, Tuple
 from mava_core import config as cfg
 from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError, MissingDependencyError
-from mava_core.interrupts import StopSignals, interrupted_error
-from mava_core.program import COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Node, Program
-from mava_core.workers import SHUTDOWN_GRACE_SECONDS, failure_file, recorded_failure, stop_file
+from mava_core.interrupts import StopSignals
+from mava_core.program import (
+    COORDINATOR,
+    COUNTER,
+    CUSTOM,
+    EVALUATOR,
+    EXECUTOR,
+    REPLAY,
+    TRAINER,
+    Node,
+    Program,
+    check_program,
+)
+from mava_core.run_context import BackendTraits
+from mava_core.run_control import SHUTDOWN_GRACE_SECONDS, clear_stale_files, failure_file, finish_launch, read_summary
 
 #: the IP a local Ray instance uses: loopback (Ray replaces 127.0.0.1 by the network address)
 LOCAL_NODE_IP = "127.0.0.2"
@@ -84,9 +96,8 @@ class RayBackend:
     """Ray: every node an actor, on a local instance or a cluster (``--ray-address``)."""
 
     name = "ray"
-    interleaves_nodes = False
     #: Ray assigns each actor the GPUs its ``node.resources["ray"]["num_gpus"]`` asks for
-    schedules_gpus = True
+    traits = BackendTraits(name="ray", interleaves_nodes=False, schedules_gpus=True)
     Config = RayOptions
 
     def launch(self, program: Program, builder: Any) -> Dict[str, Any]:
@@ -94,10 +105,7 @@ class RayBackend:
         ray = import_ray()
         # every node writes where the driver does (on its own machine: use a shared filesystem)
         builder.run.run_dir = os.path.abspath(builder.run.run_dir)
-        requested = stop_file(builder.run.run_dir)
-        for stale in (requested, failure_file(builder.run.run_dir)):  # left by an earlier, interrupted launch
-            if os.path.exists(stale):
-                os.remove(stale)
+        clear_stale_files(builder.run.run_dir)  # left by an earlier, interrupted launch
         connected_here = not ray.is_initialized()
         if connected_here:
             _connect(ray, options)
@@ -109,13 +117,7 @@ class RayBackend:
             run.kill()
             if connected_here:
                 ray.shutdown()
-            if os.path.exists(requested):
-                os.remove(requested)
-        failed = recorded_failure(builder.run.run_dir)  # a node failed: the program stopped cleanly first
-        if failed is not None:
-            raise failed
-        if signals.requested:
-            raise interrupted_error(builder, signals.requested)
+        finish_launch(builder, signals)  # a node's recorded failure (the program stopped cleanly first), or the signal
         return summary
 
 
@@ -154,7 +156,7 @@ class _RayProgram:
         gpus = o.trainer_gpus if o.trainer_gpus is not None else (1.0 if self.ray.cluster_resources().get("GPU", 0) >= 1 else 0.0)
         here = NodeAffinitySchedulingStrategy(self.ray.get_runtime_context().get_node_id(), soft=True)
         cpus = {REPLAY: o.replay_cpus, COUNTER: 0.0, TRAINER: o.trainer_cpus, EXECUTOR: o.executor_cpus,
-                EVALUATOR: o.evaluator_cpus, CUSTOM: o.executor_cpus}
+                EVALUATOR: o.evaluator_cpus, COORDINATOR: 0.0, CUSTOM: o.executor_cpus}
         requests = {}
         for index, node in enumerate(self.program.by_role(EXECUTOR)):
             if o.executor_resources:
@@ -162,8 +164,8 @@ class _RayProgram:
                 requests[node.name] = {"resources": {resource: PLACEMENT_SHARE}}
         for node in self.program.nodes:
             request = {"num_cpus": cpus[node.role], "num_gpus": gpus if node.role == TRAINER else 0.0}
-            if node.role == EVALUATOR:
-                request["scheduling_strategy"] = here  # summary.json where the driver reads it
+            if node.role in (EVALUATOR, COORDINATOR):
+                request["scheduling_strategy"] = here  # the evaluations and summary.json where the driver reads them
             request.update(requests.get(node.name, {}))
             request.update(node.resources.get("ray", {}))
             requests[node.name] = request
@@ -208,9 +210,8 @@ class _RayProgram:
         )
 
         ray, program, builder = self.ray, self.program, self.builder
+        check_program(program)
         replay_node, counter_node, trainer_node = program.one(REPLAY), program.one(COUNTER), program.one(TRAINER)
-        if replay_node is None or counter_node is None or trainer_node is None:
-            raise MavaError(f"program {program.name!r} needs replay, counter and trainer nodes; has {program.nodes}")
         requests = self._requests()
         env = {node.name: node.resources.get("env", {}) for node in program.nodes}
 
@@ -229,7 +230,7 @@ class _RayProgram:
 
         def worker(node: Node, kwargs: Dict[str, Any], concurrency: int = 2):
             cpu_only = requests[node.name].get("num_gpus", 0) == 0
-            threads = None if node.role == TRAINER else ACTOR_THREADS
+            threads = None if node.role in (TRAINER, COORDINATOR) else ACTOR_THREADS  # the coordinator imports no TensorFlow
             self.handles[node.name] = actor(WorkerHost, node, concurrency).remote(
                 node.name, node.role, node.make, kwargs, env[node.name], cpu_only, threads, run_dir
             )
@@ -243,6 +244,8 @@ class _RayProgram:
                 worker(node, acting)
             elif node.role == EVALUATOR:
                 worker(node, {"variable_source": variables, "counter": counter_client, "stop": stop})
+            elif node.role == COORDINATOR:
+                worker(node, {"counter": counter_client, "stop": stop})
         names = list(self.handles)
         places = self._get(names, [self.handles[name].placement.remote() for name in names], self.options.start_timeout)
         self.places = dict(zip(names, places))
@@ -283,7 +286,7 @@ class _RayProgram:
             for ref in done:
                 name = pending.pop(ref)
                 result = self._result(name, ref)
-                if self.roles[name] == EVALUATOR:
+                if self.roles[name] == COORDINATOR:
                     summary = result
             if signals.requested and asked_at is None:
                 self._ask_early_stop(signals.requested)
@@ -298,14 +301,9 @@ class _RayProgram:
         return self._summary(summary)
 
     def _ask_early_stop(self, signal_number: int) -> None:
-        """Ctrl-C/SIGTERM: the evaluator stops early and the trainer writes its final checkpoint."""
-        for name, handle in self.handles.items():
-            if self.roles[name] == EVALUATOR:
-                self.ray.get(handle.request_early_stop.remote(signal_number))
-                return
-        for name, handle in self.handles.items():  # no evaluator: stop every worker directly
-            if self.roles[name] not in (REPLAY, COUNTER):
-                handle.request_stop.remote()
+        """Ctrl-C/SIGTERM: the stop file on the coordinator's Ray node; it winds the program down (final checkpoint)."""
+        (name,) = [name for name in self.handles if self.roles[name] == COORDINATOR]
+        self.ray.get(self.handles[name].request_early_stop.remote(signal_number))
 
     def _wind_down(self, pending: Dict[Any, str]) -> None:
         """Ask the workers still running to stop and give them the handshake's grace to return."""
@@ -325,13 +323,10 @@ class _RayProgram:
 
     def _summary(self, summary: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         path = os.path.join(self.builder.run.run_dir, "summary.json")
-        if summary is not None and not os.path.exists(path):  # the evaluator ran on another machine
+        if summary is not None and not os.path.exists(path):  # the coordinator ran on another machine
             with open(path, "w") as handle:
                 json.dump(summary, handle, indent=2)
-        if not os.path.exists(path):
-            raise MavaError(f"the Ray program ended without writing {path}; see the node output above")
-        with open(path) as handle:
-            return json.load(handle)
+        return read_summary(self.builder.run.run_dir, "Ray")
 
     def kill(self) -> None:
         """Kill every actor of the program (all of them, whatever state they are in)."""

@@ -10,13 +10,12 @@ actor processes, where Ray is always present.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from typing import Any, Callable, Dict, Optional
 
-from mava_core.program import EVALUATOR, TRAINER
-from mava_core.workers import stop_file
+from mava_core.program import COORDINATOR, TRAINER
+from mava_core.run_control import request_stop
 
 
 def placement() -> Dict[str, Any]:
@@ -174,13 +173,9 @@ class WorkerHost(_Host):
             _ = self.worker.trainer  # build it before serving variables, so a failure names this node
 
     def run(self) -> Optional[Dict[str, Any]]:
-        """The worker's whole life; the evaluator returns the summary it wrote on this node."""
-        self.worker.run()
-        path = os.path.join(self._run_dir, "summary.json")
-        if self._role == EVALUATOR and os.path.exists(path):
-            with open(path) as handle:
-                return json.load(handle)
-        return None
+        """The worker's whole life; the coordinator returns the summary it wrote on this node."""
+        result = self.worker.run()
+        return result if self._role == COORDINATOR else None
 
     def get_variables(self, names):
         return self.worker.get_variables(names)
@@ -189,7 +184,5 @@ class WorkerHost(_Host):
         self._stopping.set()
 
     def request_early_stop(self, signal_number: int) -> None:
-        """Ctrl-C/SIGTERM at the driver: the stop file, on this node, where the evaluator looks."""
-        os.makedirs(self._run_dir, exist_ok=True)
-        with open(stop_file(self._run_dir), "w") as handle:
-            handle.write(str(signal_number))
+        """Ctrl-C/SIGTERM at the driver: the stop file, on this node, where the coordinator looks."""
+        request_stop(self._run_dir, str(signal_number))

@@ -14,6 +14,7 @@ import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from mava_core import config as cfg
+from mava_core import run_control
 from mava_core.errors import CheckpointError, ConfigError
 from mava_core.saved_runs import flatten_config
 
@@ -43,8 +44,8 @@ REASONS = {
     "run.backend": "the replay checkpoint keeps that backend's rate limiter, so a run resumes on the backend it ran on",
 }
 #: counter keys never saved: the shutdown handshake (so a resumed run starts unstopped) and
-#: the item accounting, which counts since the run's processes started (mava_core.workers)
-HANDSHAKE_KEYS = ("stop_requested", "trainer_stopped", "executors_closed", "items_written", "replay_items_received")
+#: the item accounting, which counts since the run's processes started (mava_core.run_control)
+HANDSHAKE_KEYS = run_control.HANDSHAKE_KEYS
 
 
 # ------------------------------------------------------------------------- fingerprints

@@ -135,7 +135,7 @@ class OnPolicySequences:
         c = self.config
         self.executors = builder.run.executors
         signature = sequence_signature(builder.env_spec, c.sequence_length)
-        if getattr(builder.backend_class, "interleaves_nodes", False):
+        if builder.context.backend.interleaves_nodes:
             # the backend schedules the trainer itself: a non-blocking FIFO that forgets
             # each sequence once sampled (the queue's limiter could block a single process)
             table = reverb.Table(
@@ -161,7 +161,7 @@ class OnPolicySequences:
         import tensorflow as tf
 
         c = self.config
-        interleaved = getattr(builder.backend_class, "interleaves_nodes", False)
+        interleaved = builder.context.backend.interleaves_nodes
         dataset = reverb.TrajectoryDataset.from_table_signature(
             server_address=server_address,
             table=TABLE,

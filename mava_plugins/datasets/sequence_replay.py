@@ -160,7 +160,7 @@ class SequenceReplay:
         import reverb
 
         c = self.config
-        if getattr(builder.backend_class, "interleaves_nodes", False) or c.samples_per_insert == 0:
+        if builder.context.backend.interleaves_nodes or c.samples_per_insert == 0:
             limiter = reverb.rate_limiters.MinSize(c.min_size)
         else:
             # the limiter counts items: sampled sequences per inserted sequence

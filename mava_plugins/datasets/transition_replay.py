@@ -57,7 +57,7 @@ class TransitionReplay:
         from mava_plugins.datasets.transitions import transition_signature
 
         c = self.config
-        if getattr(builder.backend_class, "interleaves_nodes", False) or c.samples_per_insert == 0:
+        if builder.context.backend.interleaves_nodes or c.samples_per_insert == 0:
             limiter = reverb.rate_limiters.MinSize(c.min_size)
         else:
             error_buffer = c.error_buffer or max(c.min_size * c.samples_per_insert, 2.0 * c.batch_size * 8)
@@ -120,7 +120,7 @@ def replay_iterator(builder: Any, server_address: str, table: str, batch_size: i
     import reverb
     import tensorflow as tf
 
-    interleaved = getattr(builder.backend_class, "interleaves_nodes", False)
+    interleaved = builder.context.backend.interleaves_nodes
     dataset = reverb.TrajectoryDataset.from_table_signature(
         server_address=server_address,
         table=table,

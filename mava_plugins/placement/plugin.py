@@ -35,14 +35,14 @@ def mava_add_run_options(options):
 
 
 @hookimpl
-def mava_program_build_nodes(builder, program):
+def mava_program_build_nodes(builder, program, context):
     run = builder.run
-    backend = builder.backend_class
-    if getattr(backend, "interleaves_nodes", False):
+    backend = context.backend  # the backend's declared traits
+    if backend.interleaves_nodes:
         if run.device == "gpu":
             plan_placement("gpu", machine_gpus())  # refuse at once, before anything is built
         return  # one process: the trainer's device is set in mava_trainer_device
-    if getattr(backend, "schedules_gpus", False):
+    if backend.schedules_gpus:
         _scheduler_placement(program, run, backend.name)
         return
     plan = plan_placement(run.device, machine_gpus())
