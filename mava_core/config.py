@@ -10,11 +10,11 @@ against the dataclass annotations; unknown keys list the valid ones.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import typing
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from mava_core.coercion import coerce, parse_literal, type_name
 from mava_core.errors import ConfigError
 
 
@@ -232,108 +232,6 @@ def _settings(config: Any) -> List[_Setting]:
     return rows
 
 
-# ---------------------------------------------------------------------------- coercion
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _type_name(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is Union:
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return " or ".join(_type_name(a) for a in members) + (
-            " or None" if len(members) < len(typing.get_args(annotation)) else ""
-        )
-    if origin in (tuple, Tuple):
-        args = typing.get_args(annotation)
-        inner = _type_name(args[0]) if args else "value"
-        return f"comma-separated list of {inner}"
-    if origin in (dict, Dict):
-        return "mapping"
-    return getattr(annotation, "__name__", str(annotation))
-
-
-def coerce(key: str, annotation: Any, value: Any) -> Any:
-    """Convert ``value`` (often a command-line string) to ``annotation`` or raise ConfigError."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return _parse_literal(value) if isinstance(value, str) else value
-    if origin is Union:
-        args = typing.get_args(annotation)
-        if type(None) in args and (value is None or (isinstance(value, str) and value.lower() in ("none", "null", ""))):
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return coerce(key, arg, value)
-            except ConfigError as error:
-                errors.append(error)
-        raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
-    if origin in (tuple, Tuple):
-        args = typing.get_args(annotation)
-        inner = args[0] if args else Any
-        if isinstance(value, str):
-            items = [item for item in value.replace("(", "").replace(")", "").split(",") if item.strip()]
-        elif isinstance(value, (list, tuple)):
-            items = list(value)
-        else:
-            raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
-        return tuple(coerce(key, inner, item.strip() if isinstance(item, str) else item) for item in items)
-    if origin in (dict, Dict):
-        if isinstance(value, Mapping):
-            return dict(value)
-        raise ConfigError(key, f"expected a mapping, got {value!r}")
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-            return value.lower() in _TRUE
-        raise ConfigError(key, f"expected bool (true/false), got {value!r}")
-    if annotation is int:
-        if isinstance(value, bool):
-            raise ConfigError(key, f"expected int, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                number = float(value.replace("_", ""))
-            except ValueError:
-                raise ConfigError(key, f"expected int, got {value!r}") from None
-            if number.is_integer():
-                return int(number)
-        raise ConfigError(key, f"expected int, got {value!r}")
-    if annotation is float:
-        if isinstance(value, bool):
-            raise ConfigError(key, f"expected float, got {value!r}")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.replace("_", ""))
-            except ValueError:
-                pass
-        raise ConfigError(key, f"expected float, got {value!r}")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(key, f"expected str, got {value!r}")
-    return value
-
-
-def _parse_literal(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except (ValueError, TypeError):
-        lowered = value.lower()
-        if lowered in _TRUE | _FALSE:
-            return lowered in _TRUE
-        return value
-
-
 def _hints(obj: Any) -> Dict[str, Any]:
     return typing.get_type_hints(type(obj))
 
@@ -376,12 +274,12 @@ def set_value(
         return
     if rest:
         if isinstance(current, dict):
-            current[rest] = _parse_literal(value) if isinstance(value, str) else value
+            current[rest] = parse_literal(value) if isinstance(value, str) else value
             return
         if dataclasses.is_dataclass(current):
             set_value(current, rest, value, resolve_component, f"{full}.")
             return
-        raise ConfigError(full, f"is a setting of type {_type_name(annotation)}, not a section with sub-keys")
+        raise ConfigError(full, f"is a setting of type {type_name(annotation)}, not a section with sub-keys")
     if dataclasses.is_dataclass(current):
         raise ConfigError(
             full, f"is a section; set one of its keys: {', '.join(f'{full}.{n}' for n in field_names(current))}"
@@ -450,7 +348,7 @@ def _validate_fields(config: Any, prefix: str) -> None:
             if isinstance(item, float) and not math.isfinite(item):
                 raise ConfigError(key, f"must be a finite number, got {item!r}")
         if checked != value and not (isinstance(value, (list, tuple)) and tuple(value) == checked):
-            raise ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
+            raise ConfigError(key, f"expected {type_name(annotation)}, got {value!r}")
         meta = f.metadata
         for item in values:
             if item is None:
@@ -488,5 +386,5 @@ def describe(config: Any, prefix: str = "") -> List[Tuple[str, str, Any, str]]:
         elif dataclasses.is_dataclass(value):
             rows.extend(describe(value, f"{key}."))
         else:
-            rows.append((key, _type_name(f.annotation), value, f.metadata.get("help", "")))
+            rows.append((key, type_name(f.annotation), value, f.metadata.get("help", "")))
     return rows

@@ -115,6 +115,7 @@ OBJECTS: Dict[str, Tuple[str, Dict[str, str]]] = {
             "name": "`SYSTEM-ENVIRONMENT`", "nodes": "the `Node`s (below), in order",
             "add": "`add(node)`: add a node (names are unique)", "remove": "`remove(name)`: remove a node; returns it",
             "by_role": "`by_role(role)`: the nodes of a role", "one": "`one(role)`: the node of a role, or None",
+            "required": "`required(role)`: the one node of a role; PluginError when the program has none",
         },
     ),
     "node": (
@@ -181,6 +182,7 @@ OTHER_ARGUMENTS = {
     "system_config": "the system's config dataclass (`mava_configure`)",
     "timestep": "a `dm_env.TimeStep`: `step_type`, `reward` and `discount` (dicts by agent), `observation` "
                 "(agent id -> `AgentObservation`: `observation`, `action_mask`); `first()`, `mid()`, `last()`",
+    "next_timestep": "the `dm_env.TimeStep` the actions led to (`mava_executor_observe`), laid out as `timestep`",
     "observations": "agent id -> `AgentObservation` (`observation`, `action_mask`)",
     "actions": "agent id -> action (an integer, or an array for continuous actions)",
     "extras": "a mutable dict stored beside each step (`state`, the policy's `extras()`)",
@@ -192,6 +194,7 @@ OTHER_ARGUMENTS = {
     "environment_name": "`family:task`",
     "options": "`RunOptions` (`mava_add_run_options`): `options.add(name, type, default, ...)` declares `run.<name>`",
     "name": "the video's file name without its extension (`mava_evaluation_record`)",
+    "commands": "the `mava` command's `argparse` subparsers (`mava_add_commands`): `commands.add_parser(name, ...)`",
 }
 
 
@@ -205,7 +208,9 @@ FIRES_IN: Dict[str, str] = {
     "mava_program_build_nodes": "the launching process only; never under `mava evaluate`",
     "mava_program_launch": "the launching process only",
     "mava_node_start": f"{_NODES}, once per node; `mava evaluate` (node `evaluator`)",
+    "mava_evaluation_start": "`mava evaluate`'s process only, once, before the evaluator is built",
     "mava_evaluation_record": "`mava evaluate --record` only",
+    "mava_add_commands": "the `mava` command's process only, before its arguments are parsed",
     "mava_dataset_tables": "the replay node",
     "mava_dataset_adder": "executor nodes",
     "mava_dataset_iterator": "the trainer node",
