@@ -61,6 +61,7 @@ from mava_plugins.envs.robocup_protocol import (  # noqa: F401  (re-exported: th
     parse_sense_body,
     parse_sexp,
     play_mode_category,
+    replies_to,
 )
 from mava_plugins.envs.robocup_server import RcssServerProcess
 from mava_plugins.envs.robocup_trainer import Trainer
@@ -310,50 +311,41 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         self._score = {"l": 0, "r": 0}
 
     def _init_player(self, player: _Player) -> None:
-        message = f"(init {player.team} (version {PROTOCOL_VERSION}))".encode()
+        """Connect ``player``; a server whose match has ended is left and joined again until the deadline."""
         deadline = time.monotonic() + self._timeout
-        next_send = 0.0
+        while not self._init_over_new_socket(player, deadline):
+            time.sleep(max(0.0, min(0.5, deadline - time.monotonic())))  # give the ended match time to go
+            if time.monotonic() >= deadline:
+                raise self._no_server("no reply to init")
+
+    def _init_over_new_socket(self, player: _Player, deadline: float) -> bool:
+        """Send ``player``'s init from a new socket: True once placed, False if the server's match had ended."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         player.sock = sock
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                raise self._no_server("no reply to init")
-            if now >= next_send:  # UDP may drop a datagram: resend every 0.5 s
-                try:
-                    sock.sendto(message + b"\x00", (self._host, self._port))
-                except OSError as error:
-                    raise self._no_server(str(error)) from None
-                next_send = now + 0.5
-            ready, _, _ = select.select([sock], [], [], max(0.0, min(deadline, next_send) - now))
-            if not ready:
-                continue
-            try:
-                data, address = sock.recvfrom(65536)
-            except ConnectionRefusedError:  # nothing listens (yet): try again until the deadline
-                continue
-            text = data.decode("latin-1").rstrip("\x00")
-            if not text.startswith(("(init", "(error")):
-                continue
-            side, unum, mode = parse_init(text)
-            if mode == "time_over":  # a server whose match has ended and that has not exited yet
-                sock.sendto(b"(bye)\x00", address)
-                sock.close()
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                player.sock = sock
-                next_send = now + 0.5
-                continue
-            if side != player.expected_side:
-                raise RoboCupError(
-                    f"rcssserver at {self.address} put team {player.team!r} on side {side!r}, not "
-                    f"{player.expected_side!r}: another team is already connected; restart the server"
-                )
-            # a connected socket reports a server that went away (ECONNREFUSED) instead of going quiet
-            sock.connect(address)
-            player.side, player.unum, player.server = side, unum, address
-            player.bodies = player.thinks = player.sees = player.sees_at_body = player.sees_at_step = 0
-            self._play_mode = mode
-            return
+        message = f"(init {player.team} (version {PROTOCOL_VERSION}))"
+        try:
+            for text, address in replies_to(sock, (self._host, self._port), message, deadline):
+                if not text.startswith(("(init", "(error")):
+                    continue
+                side, unum, mode = parse_init(text)
+                if mode == "time_over":  # a server whose match has ended and that has not exited yet
+                    sock.sendto(b"(bye)\x00", address)
+                    sock.close()
+                    return False
+                if side != player.expected_side:
+                    raise RoboCupError(
+                        f"rcssserver at {self.address} put team {player.team!r} on side {side!r}, not "
+                        f"{player.expected_side!r}: another team is already connected; restart the server"
+                    )
+                # a connected socket reports a server that went away (ECONNREFUSED) instead of going quiet
+                sock.connect(address)
+                player.side, player.unum, player.server = side, unum, address
+                player.bodies = player.thinks = player.sees = player.sees_at_body = player.sees_at_step = 0
+                self._play_mode = mode
+                return True
+        except OSError as error:
+            raise self._no_server(str(error)) from None
+        raise self._no_server("no reply to init")
 
     def _send(self, player: _Player, command: str) -> None:
         assert player.sock is not None

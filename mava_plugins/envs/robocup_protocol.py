@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, List, Optional, Tuple
+import select
+import socket
+import time
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mava_core.errors import MavaError
 
@@ -144,3 +147,32 @@ def play_mode_category(mode: str, side: str) -> str:
 
 def _format_number(value: float) -> str:
     return str(int(round(value))) if abs(value - round(value)) < 1e-6 else f"{value:.1f}"
+
+
+def replies_to(
+    sock: socket.socket, address: Tuple[str, int], message: str, deadline: float
+) -> Iterator[Tuple[str, Any]]:
+    """Send ``message`` to ``address`` every 0.5 s (UDP may drop it) and yield each reply until ``deadline``.
+
+    Yields ``(text, sender)``: the datagram without its trailing NUL and white space, and the
+    address it came from (rcssserver answers an init from a port of its own). Returns at the
+    deadline; a refused send (nothing listens yet) is tried again on the next round. An
+    ``OSError`` from sending is the caller's to report.
+    """
+    data = message.encode() + b"\x00"
+    next_send = 0.0
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            return
+        if now >= next_send:
+            sock.sendto(data, address)
+            next_send = now + 0.5
+        ready, _, _ = select.select([sock], [], [], max(0.0, min(deadline, next_send) - now))
+        if not ready:
+            continue
+        try:
+            reply, sender = sock.recvfrom(65536)
+        except ConnectionRefusedError:  # nothing listens (yet): try again until the deadline
+            continue
+        yield reply.decode("latin-1").rstrip("\x00").strip(), sender

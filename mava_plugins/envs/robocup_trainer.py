@@ -14,7 +14,7 @@ import socket
 import time
 from typing import Iterable, Optional, Tuple
 
-from mava_plugins.envs.robocup_protocol import RoboCupError
+from mava_plugins.envs.robocup_protocol import RoboCupError, replies_to
 
 PROTOCOL_VERSION = 15
 
@@ -31,25 +31,7 @@ class Trainer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock = sock
         deadline = time.monotonic() + self.timeout
-        next_send = 0.0
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                self.close()
-                raise RoboCupError(
-                    f"no rcssserver trainer port answered at {self.address[0]}:{self.address[1]} within {self.timeout:g} s"
-                )
-            if now >= next_send:  # UDP may drop a datagram: resend every 0.5 s
-                sock.sendto(f"(init (version {PROTOCOL_VERSION}))\x00".encode(), self.address)
-                next_send = now + 0.5
-            ready, _, _ = select.select([sock], [], [], max(0.0, min(deadline, next_send) - now))
-            if not ready:
-                continue
-            try:
-                data, address = sock.recvfrom(65536)
-            except ConnectionRefusedError:
-                continue
-            text = data.decode("latin-1").rstrip("\x00").strip()
+        for text, address in replies_to(sock, self.address, f"(init (version {PROTOCOL_VERSION}))", deadline):
             if text.startswith("(error"):
                 self.close()
                 raise RoboCupError(
@@ -59,6 +41,10 @@ class Trainer:
             if text.startswith("(init ok"):
                 sock.connect(address)
                 return
+        self.close()
+        raise RoboCupError(
+            f"no rcssserver trainer port answered at {self.address[0]}:{self.address[1]} within {self.timeout:g} s"
+        )
 
     def command(self, text: str) -> None:
         """Send one command and wait for its ``(ok NAME ...)``; an ``(error ...)`` raises RoboCupError."""
