@@ -120,12 +120,9 @@ def record_failure(run_dir: str, node: str, error: Exception) -> None:
 
 def recorded_failure(run_dir: str) -> Optional[MavaError]:
     """The error a node recorded before the program stopped (and remove the record), or None."""
-    path = failure_file(run_dir)
-    if not os.path.exists(path):
+    failure = _take_json(failure_file(run_dir))
+    if failure is None:
         return None
-    with open(path) as handle:
-        failure = json.load(handle)
-    os.remove(path)
     if failure["type"] in _RECORDED_ERRORS:
         return _RECORDED_ERRORS[failure["type"]](failure["message"])
     if failure["mava_error"]:
@@ -143,13 +140,17 @@ def write_evaluations(run_dir: str, history: list) -> None:
 
 def read_evaluations(run_dir: str) -> Optional[list]:
     """The evaluator's evaluation rows (and remove the file), or None when it left none."""
-    path = evaluations_file(run_dir)
+    return _take_json(evaluations_file(run_dir))
+
+
+def _take_json(path: str) -> Any:
+    """The JSON a node left at ``path``, removing the file; None when there is none."""
     if not os.path.exists(path):
         return None
     with open(path) as handle:
-        history = json.load(handle)
+        value = json.load(handle)
     os.remove(path)
-    return history
+    return value
 
 
 def read_summary(run_dir: str, backend: str, detail: str = "") -> Dict[str, Any]:
