@@ -168,6 +168,38 @@ def test_full_episodes(soccer, task, synch):
     assert env.connections == 1  # one server, one connection for all episodes
 
 
+def _chaser(observation: np.ndarray) -> int:
+    """Turn to the ball until it is ahead, then dash 100 at it; never kick."""
+    if observation[BALL_SEEN] < 0.5 or abs(observation[BALL_DIRECTION] * 180.0) > 12.0:
+        return 6
+    return 1
+
+
+def test_ball_distance_reward_adds_up_to_the_metres_closed(soccer):
+    """Over an episode a player's shaped return is its first measured ball distance minus its
+    last (``see`` comes every 1.5 cycles and the ball leaves the view: no metre may be lost)."""
+    env = soccer.make("1v1", cycle_limit=20, ball_distance_reward=1.0, goal_reward=0.0)
+    timestep = env.reset()
+    ids = env.multi_agent_spec().agent_ids
+    first, last = {}, {}
+    returns = dict.fromkeys(ids, 0.0)
+    while True:
+        for agent in ids:
+            obs = timestep.observation[agent].observation
+            if obs[BALL_SEEN] > 0.5:
+                first.setdefault(agent, obs[BALL_DISTANCE] * MAX_DISTANCE)
+                last[agent] = obs[BALL_DISTANCE] * MAX_DISTANCE
+        if timestep.last():
+            break
+        timestep = env.step({agent: _chaser(timestep.observation[agent].observation) for agent in ids})
+        for agent in ids:
+            returns[agent] += float(timestep.reward[agent])
+    # someone ran at the ball (without a trainer, the side not kicking off stays 9.15 m away)
+    assert max(first[agent] - last[agent] for agent in ids) > 1.0, (first, last)
+    for agent in ids:
+        assert returns[agent] == pytest.approx(first[agent] - last[agent], abs=1e-3), (agent, returns, first, last)
+
+
 def test_a_goal_and_the_reset_after_it(soccer):
     """A scripted attacker against a right player that does nothing scores; the reset after it
     waits out the frozen after-goal cycles and the next episode starts at the right team's

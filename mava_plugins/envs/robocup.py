@@ -126,7 +126,7 @@ def observation_fields(nearest_players: int) -> List[str]:
     """Names of the observation vector's entries, in order."""
     fields = [
         "stamina", "speed", "speed_direction", "head_angle",
-        "ball_seen", "ball_distance", "ball_direction",
+        "ball_seen", "ball_distance", "ball_direction", "ball_kickable",
         "opponent_goal_seen", "opponent_goal_distance", "opponent_goal_direction",
         "own_goal_seen", "own_goal_distance", "own_goal_direction",
     ]
@@ -472,6 +472,9 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             return [1.0, min(distance / MAX_DISTANCE, 1.0), _wrap_angle(direction) / 180.0]
 
         obs += polar(see["ball"])
+        # 1 m is 0.008 of a normalised distance: a flag tells the networks when a kick can work
+        ball_distance = see["ball"][0] if see["ball"] is not None else math.nan
+        obs.append(float(ball_distance < KICKABLE_DISTANCE))
         obs += polar(see["goals"].get(player.opponent_goal))
         obs += polar(see["goals"].get(side))
         players = sorted(see["players"], key=lambda p: MAX_DISTANCE if math.isnan(p[2]) else p[2])
@@ -517,7 +520,10 @@ class RoboCupEnvironment(MultiAgentEnvironment):
     def _shaped_rewards(self) -> Dict[str, float]:
         """Per side: ``ball_distance_reward`` x the metres its players closed on the ball, plus
         ``ball_to_goal_reward`` x the metres the ball moved towards the opponent goal, each
-        averaged over the team's players that measured it in this step and the previous one."""
+        averaged over the team's players that measured it in this step. A measurement is taken
+        against the player's previous one, however many steps ago (``see`` comes every 1.5
+        cycles and the ball leaves the view), so over an episode the rewards add up to the
+        distance between the first measurement and the last."""
         progress: Dict[str, Dict[str, List[float]]] = {"l": {"ball": [], "goal": []}, "r": {"ball": [], "goal": []}}
         for player in self._players:
             ball, goal = self._measure(player)
@@ -525,7 +531,10 @@ class RoboCupEnvironment(MultiAgentEnvironment):
                 progress[player.side]["ball"].append(player.ball_distance - ball)
             if goal is not None and player.ball_goal_distance is not None:
                 progress[player.side]["goal"].append(player.ball_goal_distance - goal)
-            player.ball_distance, player.ball_goal_distance = ball, goal
+            if ball is not None:
+                player.ball_distance = ball
+            if goal is not None:
+                player.ball_goal_distance = goal
             player.sees_at_step = player.sees
         return {
             side: self._ball_distance_reward * float(np.mean(parts["ball"]) if parts["ball"] else 0.0)
@@ -582,10 +591,16 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         commands += ["(recover)", "(change_mode play_on)"]
         self._trainer.commands(commands)
         self._drain()
-        for player in self._players:
-            if self._synch:
-                self._send(player, "(done)")
-        self._wait_for_cycle()
+        # every player's first observation shows the new formation: wait (up to 3 cycles: a see
+        # comes every 1.5) until each has a see sent after the moves, not one from before them
+        sees_before = {p.agent_id: p.sees for p in self._players}
+        for _ in range(3):
+            for player in self._players:
+                if self._synch:
+                    self._send(player, "(done)")
+            self._wait_for_cycle()
+            if all(p.sees > sees_before[p.agent_id] for p in self._players):
+                break
 
     def reset(self) -> dm_env.TimeStep:
         reconnected = self._needs_new_server()
