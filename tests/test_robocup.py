@@ -280,6 +280,8 @@ def test_options_are_checked():
         ({"timeout": 0}, "env.timeout", "must be positive"),
         ({"cycle_limit": 0}, "env.cycle_limit", "must be an integer >= 1"),
         ({"synch_mode": "on"}, "env.synch_mode", "must be true or false"),
+        ({"start": "centre"}, "env.start", "must be 'kick_off' (formation facing the ball) or 'random'"),
+        ({"start": "random"}, "env.start", "'random' needs a trainer to place the players"),
         ({"goal_reward": "big"}, "env.goal_reward", "must be a number"),
         ({"left_team": "has space"}, "env.left_team", "must be 1-15 letters"),
         ({"right_team": "mava_left"}, "env.right_team", "must differ from env.left_team"),

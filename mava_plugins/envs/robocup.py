@@ -85,6 +85,7 @@ DEFAULT_OPTIONS: Dict[str, Any] = {
     "timeout": 5.0,
     "kick_off_timeout": 60.0,
     "cycle_limit": 300,
+    "start": "kick_off",
     "goal_reward": 1.0,
     "ball_distance_reward": 0.0,
     "ball_to_goal_reward": 0.0,
@@ -187,6 +188,12 @@ def _wrap_angle(angle: float) -> float:
     return (angle + 180.0) % 360.0 - 180.0
 
 
+def _mirrored_direction(direction: float) -> float:
+    """A right-team direction (its own coordinates) in global coordinates, in (-180, 180]."""
+    mirrored = direction + 180.0
+    return mirrored - 360.0 if mirrored > 180.0 else mirrored
+
+
 class RoboCupEnvironment(MultiAgentEnvironment):
     """Two teams of ``players_per_team`` players on an rcssserver; see the module docstring."""
 
@@ -202,6 +209,7 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         timeout: float = 5.0,
         kick_off_timeout: float = 60.0,
         cycle_limit: int = 300,
+        start: str = "kick_off",
         goal_reward: float = 1.0,
         ball_distance_reward: float = 0.0,
         ball_to_goal_reward: float = 0.0,
@@ -211,7 +219,9 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         right_team: str = "mava_right",
         name: str = FAMILY,
     ):
-        self._seed = int(seed)  # the server owns the randomness (rcssserver 19 cannot be seeded)
+        self._seed = int(seed)  # the server owns the match's randomness (rcssserver 19 cannot be seeded)
+        self._start = start
+        self._start_rng = np.random.default_rng(self._seed)  # random starts (start="random")
         self._auto_server = server == "auto"
         self._server_args = server_args
         self._server_process: Optional[RcssServerProcess] = None
@@ -565,6 +575,18 @@ class RoboCupEnvironment(MultiAgentEnvironment):
             for position in range(len(self._players))
         ]
 
+    def _start_positions(self) -> List[Tuple[float, float, float]]:
+        """Each player's (x, y, body direction) in its team's coordinates (attacking +x, direction
+        0 towards the opponents): the kick-off formation facing the ball, or with
+        ``start="random"`` a random own-half spot 3-20 m behind the centre line, facing anywhere."""
+        if self._start == "random":
+            rng = self._start_rng
+            return [
+                (float(rng.uniform(-20.0, -3.0)), float(rng.uniform(-15.0, 15.0)), float(rng.uniform(-180.0, 180.0)))
+                for _ in self._players
+            ]
+        return [(x, y, 0.0) for x, y in self._formation()]
+
     def _formation_moves(self) -> Dict[str, str]:
         # a player's (move) is in its team's coordinates: the server mirrors the right team's
         return {
@@ -584,10 +606,13 @@ class RoboCupEnvironment(MultiAgentEnvironment):
         assert self._trainer is not None
         commands = ["(start)"] if self._play_mode == "before_kick_off" else []  # kick off now
         commands.append("(move (ball) 0 0)")
-        for player, (x, y) in zip(self._players, self._formation()):
+        for player, (x, y, direction) in zip(self._players, self._start_positions()):
             # global coordinates: the left team attacks towards +x, the right team is mirrored
-            gx, gy, direction = (x, y, 0) if player.side == "l" else (-x, -y, 180)
-            commands.append(f"(move (player {player.team} {player.unum}) {_format_number(gx)} {_format_number(gy)} {direction} 0 0)")
+            gx, gy, direction = (x, y, direction) if player.side == "l" else (-x, -y, _mirrored_direction(direction))
+            commands.append(
+                f"(move (player {player.team} {player.unum}) {_format_number(gx)} {_format_number(gy)} "
+                f"{_format_number(direction)} 0 0)"
+            )
         commands += ["(recover)", "(change_mode play_on)"]
         self._trainer.commands(commands)
         self._drain()
@@ -804,6 +829,10 @@ def _check_options(task: str, options: Dict[str, Any]) -> Dict[str, Any]:
         raise ConfigError("env.server_args", f"must be a string of rcssserver options, got {checked['server_args']!r}")
     if checked["server_args"] and checked["server"] != "auto":
         raise ConfigError("env.server_args", "only applies with env.server=auto (the environment starts the server)")
+    if checked["start"] not in ("kick_off", "random"):
+        raise ConfigError("env.start", f"must be 'kick_off' (formation facing the ball) or 'random', got {checked['start']!r}")
+    if checked["start"] == "random" and checked["server"] != "auto" and not checked["trainer_port"]:
+        raise ConfigError("env.start", "'random' needs a trainer to place the players: env.server=auto or env.trainer_port")
     if not isinstance(checked["synch_mode"], (bool, np.bool_)):
         raise ConfigError("env.synch_mode", f"must be true or false, got {checked['synch_mode']!r}")
     if not isinstance(checked["host"], str) or not checked["host"]:
@@ -828,7 +857,7 @@ class RoboCupFamily(TaskTableFamily):
         """Players for both teams; nothing connects until the first ``reset()``.
 
         Options: ``server`` (``external``/``auto``), ``server_args``, ``host``, ``port``, ``trainer_port``,
-        ``timeout`` and ``kick_off_timeout`` (seconds), ``cycle_limit``, ``goal_reward``,
+        ``timeout`` and ``kick_off_timeout`` (seconds), ``cycle_limit``, ``start``, ``goal_reward``,
         ``ball_distance_reward``, ``ball_to_goal_reward``, ``nearest_players``, ``synch_mode``,
         ``left_team``, ``right_team``.
         """
