@@ -22,7 +22,7 @@ from flatland.envs.observations import Node  # noqa: E402
 from flatland.envs.rail_env_action import RailEnvActions  # noqa: E402
 from flatland.utils.simple_rail import make_simple_rail  # noqa: E402
 
-from mava_plugins.envs.flatland import FlatlandFamily  # noqa: E402
+from mava_plugins.envs.flatland import ARRIVAL_BONUS, FlatlandFamily  # noqa: E402
 
 TREE_SIZE = 12 * (1 + 4 + 16)  # depth 2: root, 4 children, 16 grandchildren
 
@@ -280,13 +280,67 @@ def test_render_rgb_array():
 
 # ------------------------------------------------------------------------------- training
 def test_madqn_runs_on_flatland_and_reports_the_done_rate(tmp_path):
-    """Not a learning test: an 800-step MADQN run trains and reports ``done_rate`` (a fraction).
-
-    No learning result for Flatland is established yet (see issue 18), so none is asserted.
-    """
+    """Not a learning test: an 800-step MADQN run trains and reports ``done_rate`` (a fraction)."""
     summary, _ = local_run(
         tmp_path, "madqn", "flatland:tiny_2_agents", env_steps=800, eval_episodes=2, random_baseline_episodes=2,
         overrides={"dataset.min_size": 100, "dataset.batch_size": 16},
     )
     assert summary["env_steps"] >= 800 and summary["trainer_steps"] > 0
     assert 0.0 <= summary["evaluations"][-1]["mean_done_rate"] <= 1.0
+
+
+def test_shaped_rewards_pay_progress_and_arrival():
+    env = FlatlandFamily.make("tiny_2_agents", seed=0, rewards="shaped")
+    start = {h: env.distance_to_target(h) for h in range(2)}
+    timesteps = _play(env, greedy)
+    assert env.metrics() == {"done_rate": 1.0}
+    for h, agent in enumerate(("train_0", "train_1")):  # the progress telescopes to the start distance
+        total = sum(t.reward[agent] for t in timesteps[1:])
+        assert total == start[h] + ARRIVAL_BONUS
+    with pytest.raises(ConfigError, match="env.rewards"):
+        FlatlandFamily.make("tiny_2_agents", rewards="dense")
+
+
+def random_done_rate(episodes: int, seed: int) -> float:
+    """Mean ``done_rate`` of uniformly random legal moves on ``tiny_2_agents``."""
+    env = FlatlandFamily.make("tiny_2_agents", seed=seed)
+    rng = np.random.default_rng(seed)
+    rates = []
+    for _ in range(episodes):
+        _play(env, lambda obs: int(rng.choice(np.flatnonzero(obs.action_mask))))
+        rates.append(env.metrics()["done_rate"])
+    return float(np.mean(rates))
+
+
+#: The learning test's configuration (also the example's, at a larger budget): shaped rewards,
+#: 3-step returns, exploration decayed over 4,000 steps.
+LEARNING_OVERRIDES = {"env.rewards": "shaped", "dataset.min_size": 500, "exploration.decay_steps": 4_000,
+                      "dataset.n_step": 3}
+#: Margins of the trained greedy policy (50 episodes: 100 trains) over random legal moves (100
+#: episodes) and over the untrained greedy policy (step 0, 50 episodes), on the done rate and
+#: the (shaped) return. Measured: random play's done rate 0.05 (seed 0, 100 episodes; 0.05 over
+#: 30 more), untrained 0.11-0.13 (three runs of seed 0), so with a per-episode standard deviation
+#: of at most 0.35 a 50-episode mean is within 0.05 of its expectation and 0.2 above them is
+#: about 4 standard errors out of their reach. Trained (4,500 steps, seed 0): 0.60 here, 0.70 and
+#: 0.73 in two more runs. Returns: random 7.2, untrained 3.3-4.6, per-episode standard
+#: deviation about 11 (standard error of a 50-episode mean 1.6), trained 23.7-26.3; 8 is 5
+#: standard errors. With the optimiser step switched off (MAVA_DISABLE_OPTIMISER_STEP=1) it fails: 0.19, 3.7.
+DONE_RATE_MARGIN = 0.2
+RETURN_MARGIN = 8.0
+
+
+def test_madqn_learns_to_drive_trains_on_flatland(tmp_path):
+    """With shaped rewards MADQN brings trains to their targets far more often than random play."""
+    summary, _ = local_run(
+        tmp_path, "madqn", "flatland:tiny_2_agents", env_steps=4_500, seed=0, eval_episodes=50,
+        random_baseline_episodes=100, overrides=LEARNING_OVERRIDES,
+    )
+    untrained, trained = summary["evaluations"][0], summary["evaluations"][-1]
+    assert untrained["env_steps"] == 0 and trained["env_steps"] >= 4_500
+    random_rate = random_done_rate(episodes=100, seed=0)
+    print("done_rate: trained", trained["mean_done_rate"], "untrained", untrained["mean_done_rate"], "random", random_rate,
+          "| return: trained", trained["mean_return"], "untrained", untrained["mean_return"], "random", summary["random_return"])
+    assert trained["mean_done_rate"] >= random_rate + DONE_RATE_MARGIN, summary["evaluations"]
+    assert trained["mean_done_rate"] >= untrained["mean_done_rate"] + DONE_RATE_MARGIN, summary["evaluations"]
+    assert trained["mean_return"] >= summary["random_return"] + RETURN_MARGIN, summary["evaluations"]
+    assert trained["mean_return"] >= untrained["mean_return"] + RETURN_MARGIN, summary["evaluations"]

@@ -3,13 +3,18 @@
 Each train sees Flatland's tree observation of the rail ahead (flattened to a fixed-size
 vector) and may only take the moves its cell allows (action masks); both trains share one
 Q-network. Every episode draws a new rail network. Besides the return, the evaluator reports
-``done_rate``, the fraction of trains that reached their target. Flatland pays only late
-arrivals and, at the end, trains that did not arrive, so this is a hard, sparse task: measured
-here, 30,000 steps (about four and a half minutes on 2 cores) end at a mean return of -18.5
-and a done rate of 0.15, against -20.9 for a random policy.
+``done_rate``, the fraction of trains that reached their target.
+
+Flatland's own rewards pay only late arrivals and, at the end, trains that did not arrive; from
+them MADQN learns nothing in 30,000 steps. This example uses ``env.rewards=shaped`` (each step
+pays the cells a train closed towards its target, plus 10 on arrival) with 3-step returns and a
+short exploration schedule. Measured here (seed 0, 50 greedy episodes): after 4,500 steps a
+done rate of 0.60 and a mean return of 23.7, against 0.11 and 4.6 untrained and 0.05 and 7.2 for
+random legal moves. Training longer is not monotone on this budget (see
+docs/environments/flatland.md).
 
     make run EXAMPLE=examples/flatland/run_decentralised_feedforward_madqn.py
-    .venv/bin/python examples/flatland/run_decentralised_feedforward_madqn.py --env-steps 5000 env.malfunctions=true
+    .venv/bin/python examples/flatland/run_decentralised_feedforward_madqn.py --env-steps 3000 env.malfunctions=true
 """
 import sys
 
@@ -20,16 +25,16 @@ RUN = RunConfig(
     system="madqn",
     environment="flatland:tiny_2_agents",
     backend="local",
-    env_steps=30_000,
-    eval_every=5_000,
-    eval_episodes=10,
-    random_baseline_episodes=50,
+    env_steps=4_500,
+    eval_every=1_500,
+    eval_episodes=50,
+    random_baseline_episodes=100,
+    env_options={"rewards": "shaped"},
 )
 SYSTEM = {
-    "dataset.min_size": 1_000,
-    "exploration.decay_steps": 20_000,
+    "dataset.min_size": 500,
+    "exploration.decay_steps": 4_000,
     "dataset.n_step": 3,
-    "network.hidden_sizes": (128, 128),
 }
 
 if __name__ == "__main__":
