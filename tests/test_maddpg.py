@@ -268,6 +268,47 @@ def test_noise_components():
     assert not is_noise(LinearEpsilon(LinearEpsilon.Config()))
 
 
+def test_straight_through_gumbel_softmax_is_one_hot_with_the_soft_gradient():
+    import tensorflow as tf
+
+    from mava_plugins.systems.maddpg.policy import ActionSpace, relaxed_action_vectors
+
+    space = ActionSpace(discrete=True, size=4, low=None, high=None)
+    logits = tf.Variable([[2.0, 0.5, -1.0, 0.0]] * 64)
+    masks = tf.constant([[1.0, 1.0, 1.0, 0.0]] * 64)
+    weights = tf.constant([1.0, -2.0, 3.0, 4.0])
+    tf.random.set_seed(0)
+    with tf.GradientTape(persistent=True) as tape:
+        hard = relaxed_action_vectors(space, logits, masks, 0.5, straight_through=True)
+        soft = relaxed_action_vectors(space, logits, masks, 0.5)
+        hard_value, soft_value = tf.reduce_sum(hard * weights), tf.reduce_sum(soft * weights)
+    values = hard.numpy()
+    assert set(np.unique(values)) == {0.0, 1.0} and np.all(values.sum(axis=1) == 1.0) and not values[:, 3].any()
+    assert len(set(np.argmax(values, axis=1))) > 1  # sampled, not the argmax of the logits
+    gradient = tape.gradient(hard_value, logits).numpy()
+    assert np.abs(gradient).sum() > 0 and np.all(gradient[:, 3] == 0.0)  # flows to legal logits only
+    assert tape.gradient(soft_value, logits) is not None
+
+
+def test_gumbel_noise_samples_the_actors_softmax(tmp_path):
+    """Gumbel noise scaled by a temperature, added to logits before the argmax, draws actions
+    with softmax(logits / temperature) probabilities; continuous agents are refused."""
+    from mava_plugins.exploration.schedules import GumbelNoise
+
+    gumbel = GumbelNoise(GumbelNoise.Config())
+    process = gumbel.process((3,), np.random.default_rng(0))
+    logits = np.array([1.0, 0.0, -1.0])
+    for temperature in (1.0, 0.5):
+        draws = np.array([np.argmax(logits + process.sample(temperature)) for _ in range(20_000)])
+        expected = np.exp(logits / temperature) / np.exp(logits / temperature).sum()
+        np.testing.assert_allclose(np.bincount(draws, minlength=3) / draws.size, expected, atol=0.015)
+    assert gumbel.value(0) == gumbel.value(10**6) == 1.0
+
+    with pytest.raises(ConfigError, match="samples discrete actions only, but agent_0, agent_1 act continuously") as caught:
+        _builder(tmp_path, "maddpg", {"exploration": "gumbel_noise"}).system
+    assert caught.value.key == "exploration"
+
+
 @pytest.mark.parametrize(
     "overrides, key",
     [

@@ -16,6 +16,12 @@ def mava_register(registry):
     )
     registry.add(
         "exploration",
+        "gumbel_noise",
+        f"{module}:GumbelNoise",
+        description="discrete actions sampled from the actor's softmax at a scheduled temperature (deterministic policies)",
+    )
+    registry.add(
+        "exploration",
         "ornstein_uhlenbeck",
         f"{module}:OrnsteinUhlenbeckNoise",
         description="temporally correlated Ornstein-Uhlenbeck action noise, reset per episode (deterministic policies)",

@@ -106,6 +106,14 @@ class OrnsteinUhlenbeckProcess(NoiseProcess):
         return self._x.copy()
 
 
+class GumbelProcess(NoiseProcess):
+    """Independent ``Gumbel(0, 1)`` noise scaled by ``sigma`` at every step: added to logits
+    before an argmax, it samples the action from ``softmax(logits / sigma)`` (Gumbel-max)."""
+
+    def sample(self, sigma: float) -> np.ndarray:
+        return sigma * self._rng.gumbel(0.0, 1.0, self.shape)
+
+
 def _check_sigma_range(config, prefix: str) -> None:
     if config.sigma_end > config.sigma_start:
         raise ConfigError(f"{prefix}sigma_end", f"must be <= {prefix}sigma_start ({config.sigma_start}), got {config.sigma_end}")
@@ -162,3 +170,19 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
 def is_noise(exploration) -> bool:
     """Whether an exploration component makes action noise (else it is an epsilon schedule)."""
     return callable(getattr(exploration, "process", None))
+
+
+class GumbelNoise(GaussianNoise):
+    """Discrete actions: the executors sample from the actor's ``softmax(logits / temperature)``
+    (Gumbel-max), as the original MADDPG's actors act through their Gumbel-softmax. The
+    temperature follows ``gaussian_noise``'s linear schedule (``sigma_start`` to ``sigma_end``)."""
+
+    @dataclasses.dataclass
+    class Config(GaussianNoise.Config):
+        sigma_start: float = bounded(1.0, minimum=0.0, help="sampling temperature at step 0 (1: the actor's own softmax)")
+        sigma_end: float = bounded(1.0, minimum=0.0, help="sampling temperature after decay_steps")
+
+    discrete_only = True
+
+    def process(self, shape: Tuple[int, ...], rng: np.random.Generator) -> NoiseProcess:
+        return GumbelProcess(shape, rng)

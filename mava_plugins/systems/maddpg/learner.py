@@ -108,9 +108,14 @@ class DPGLearner(Learner):
         replayed = {a: replayed_action_vectors(spaces[a], data["actions"][a]) for a in spaces}
         next_actions = {a: greedy_action_vectors(spaces[a], target_outputs[a], next_masks[a]) for a in spaces}
         temperature = self.config.gumbel_temperature
-        relaxed = {a: relaxed_action_vectors(spaces[a], online_outputs[a], masks[a], temperature) for a in spaces}
+        straight_through = self.config.gumbel_straight_through
+        relaxed = {
+            a: relaxed_action_vectors(spaces[a], online_outputs[a], masks[a], temperature, straight_through)
+            for a in spaces
+        }
+        greedy = {a: greedy_action_vectors(spaces[a], online_outputs[a], masks[a]) for a in spaces}
 
-        critic_losses, priorities, policy_values, q_values = [], [], [], []
+        critic_losses, priorities, policy_values, greedy_values, q_values = [], [], [], [], []
         for key, agents in self.networks.critic_groups.items():
             critic, target_critic = self.networks.critic[key], self.networks.target_critic[key]
             rewards = tf.concat([data["rewards"][a] for a in agents], axis=0)
@@ -130,6 +135,16 @@ class DPGLearner(Learner):
                 axis=0,
             )
             policy_values.append(self.head.value(critic(policy_inputs)))
+            # the critic at the actions the executors take (argmax): far below the policy value,
+            # the actors are climbing the critic where no executor acts
+            greedy_inputs = tf.concat(
+                [
+                    self.architecture.critic_inputs(self.spec, a, observations, {**replayed, a: greedy[a]}, state)
+                    for a in agents
+                ],
+                axis=0,
+            )
+            greedy_values.append(tf.stop_gradient(self.head.value(critic(greedy_inputs))))
 
         per_transition = tf.reduce_mean(tf.concat(critic_losses, axis=0), axis=0)  # mean over agents: [B]
         if self.dataset.config.prioritised:
@@ -142,6 +157,8 @@ class DPGLearner(Learner):
             "policy_regularisation": self.config.policy_regularisation * tf.add_n(squared_outputs) / len(squared_outputs),
             "_priorities": tf.reduce_mean(tf.concat(priorities, axis=0), axis=0),
             "_mean_q": tf.reduce_mean(tf.concat(q_values, axis=0)),
+            "_policy_value": tf.reduce_mean(tf.concat(policy_values, axis=0)),
+            "_greedy_policy_value": tf.reduce_mean(tf.concat(greedy_values, axis=0)),
         }
 
     def after_update(self, step) -> None:

@@ -62,15 +62,23 @@ def greedy_action_vectors(space: ActionSpace, outputs: Any, masks: Any) -> Any:
     return space.scale(tf.tanh(outputs))
 
 
-def relaxed_action_vectors(space: ActionSpace, outputs: Any, masks: Any, temperature: float) -> Any:
-    """Differentiable critic inputs for the actor's actions: scaled tanh, or a Gumbel-softmax sample."""
+def relaxed_action_vectors(
+    space: ActionSpace, outputs: Any, masks: Any, temperature: float, straight_through: bool = False
+) -> Any:
+    """Differentiable critic inputs for the actor's actions: scaled tanh, or a Gumbel-softmax sample.
+
+    ``straight_through``: the discrete sample enters the critic as the one-hot of its argmax (an
+    action the executors could take) while its gradient is the soft sample's."""
     import tensorflow as tf
 
     if not space.discrete:
         return space.scale(tf.tanh(outputs))
     uniform = tf.random.uniform(tf.shape(outputs), minval=1e-10, maxval=1.0)
     gumbel = -tf.math.log(-tf.math.log(uniform))
-    return tf.nn.softmax((masked_logits(outputs, masks) + gumbel) / temperature, axis=-1)
+    soft = tf.nn.softmax((masked_logits(outputs, masks) + gumbel) / temperature, axis=-1)
+    if not straight_through:
+        return soft
+    return soft + tf.stop_gradient(tf.one_hot(tf.argmax(soft, axis=-1), space.size, dtype=soft.dtype) - soft)
 
 
 def replayed_action_vectors(space: ActionSpace, actions: Any) -> Any:

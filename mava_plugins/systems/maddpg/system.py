@@ -45,10 +45,16 @@ class MADDPGConfig:
     dataset: Component = component("dataset", "transition_replay")
     policy_learning_rate: float = bounded(1e-3, minimum=0.0, help="Adam learning rate of the actors")
     critic_learning_rate: float = bounded(1e-3, minimum=0.0, help="Adam learning rate of the critics")
-    discount: float = bounded(0.99, minimum=0.0, maximum=1.0)
+    discount: float = bounded(
+        0.95, minimum=0.0, maximum=1.0,
+        help="0.95 as in the original MADDPG: at 0.99 the critics' values kept drifting on MPE Spread and the policies fell back to random",
+    )
     target_update_period: int = bounded(0, minimum=0, help="trainer steps between hard target copies (0: soft updates with target_tau)")
     target_tau: float = bounded(0.01, minimum=0.0, maximum=1.0, help="Polyak rate of the target networks when target_update_period is 0")
     gumbel_temperature: float = bounded(1.0, minimum=1e-3, help="discrete actions: temperature of the Gumbel-softmax relaxation")
+    gumbel_straight_through: bool = bounded(
+        False, help="discrete actions: the critic sees the one-hot argmax of the Gumbel-softmax sample, the actor gets the soft gradient"
+    )
     policy_regularisation: float = bounded(1e-3, minimum=0.0, help="weight of the actors' mean squared pre-tanh outputs or logits")
     max_gradient_norm: Optional[float] = bounded(10.0, minimum=0.0, help="clip each optimisation group's gradient norm (None: off)")
     variable_update_period: int = bounded(100, minimum=1, help="executor steps between parameter pulls")
@@ -68,6 +74,7 @@ class MAD4PGConfig(MADDPGConfig):
     """MADDPG's settings with a categorical critic over fixed atoms and 5-step transitions."""
 
     dataset: Component = dataclasses.field(default_factory=lambda: _n_step_dataset(5))
+    discount: float = bounded(0.99, minimum=0.0, maximum=1.0)
     v_min: float = bounded(-150.0, help="lowest atom of the critic's value distribution")
     v_max: float = bounded(150.0, help="highest atom of the critic's value distribution")
     num_atoms: int = bounded(51, minimum=2, maximum=1001, help="atoms of the critic's value distribution")
@@ -100,6 +107,13 @@ class MADDPG(System):
     def __init__(self, config: Any, spec: MultiAgentSpec, components: Any):
         super().__init__(config, spec, components)
         components.architecture.check(spec, "this environment")
+        continuous = [agent for agent, agent_spec in spec.agents.items() if not agent_spec.discrete]
+        if getattr(components.exploration, "discrete_only", False) and continuous:
+            raise ConfigError(
+                "exploration",
+                f"this exploration samples discrete actions only, but {', '.join(continuous)} act continuously; "
+                "use gaussian_noise or ornstein_uhlenbeck",
+            )
         for key, agents in components.architecture.groups(spec).items():
             if len({spec.agents[a].discrete for a in agents}) > 1:
                 raise ConfigError(
