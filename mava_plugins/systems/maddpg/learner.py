@@ -94,6 +94,14 @@ class DPGLearner(Learner):
         arch, spec = self.architecture, self.spec
         return tf.concat([arch.critic_inputs(spec, a, observations, actions, state) for a in agents], axis=0)
 
+    def _own_action_inputs(self, agents: List[str], observations: Any, own: Any, replayed: Any, state: Any):
+        """Critic inputs of ``agents`` (stacked) where each agent's action is its ``own`` and the
+        others' are as ``replayed``."""
+        import tensorflow as tf
+
+        arch, spec = self.architecture, self.spec
+        return tf.concat([arch.critic_inputs(spec, a, observations, {**replayed, a: own[a]}, state) for a in agents], axis=0)
+
     def losses(self, batch: Any) -> Dict[str, Any]:
         import tensorflow as tf
 
@@ -127,23 +135,11 @@ class DPGLearner(Learner):
             priorities.append(tf.reshape(priority, (len(agents), -1)))
             q_values.append(self.head.value(outputs))
             # each agent's own action from its actor, the other agents' actions as replayed
-            policy_inputs = tf.concat(
-                [
-                    self.architecture.critic_inputs(self.spec, a, observations, {**replayed, a: relaxed[a]}, state)
-                    for a in agents
-                ],
-                axis=0,
-            )
+            policy_inputs = self._own_action_inputs(agents, observations, relaxed, replayed, state)
             policy_values.append(self.head.value(critic(policy_inputs)))
             # the critic at the actions the executors take (argmax): far below the policy value,
             # the actors are climbing the critic where no executor acts
-            greedy_inputs = tf.concat(
-                [
-                    self.architecture.critic_inputs(self.spec, a, observations, {**replayed, a: greedy[a]}, state)
-                    for a in agents
-                ],
-                axis=0,
-            )
+            greedy_inputs = self._own_action_inputs(agents, observations, greedy, replayed, state)
             greedy_values.append(tf.stop_gradient(self.head.value(critic(greedy_inputs))))
 
         per_transition = tf.reduce_mean(tf.concat(critic_losses, axis=0), axis=0)  # mean over agents: [B]
@@ -157,7 +153,6 @@ class DPGLearner(Learner):
             "policy_regularisation": self.config.policy_regularisation * tf.add_n(squared_outputs) / len(squared_outputs),
             "_priorities": tf.reduce_mean(tf.concat(priorities, axis=0), axis=0),
             "_mean_q": tf.reduce_mean(tf.concat(q_values, axis=0)),
-            "_policy_value": tf.reduce_mean(tf.concat(policy_values, axis=0)),
             "_greedy_policy_value": tf.reduce_mean(tf.concat(greedy_values, axis=0)),
         }
 
