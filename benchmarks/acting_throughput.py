@@ -82,7 +82,8 @@ def _instrument(loop: Any) -> Dict[str, float]:
 
 #: variants of the K=16 executor that each change one thing: (name, system overrides, run options)
 ABLATIONS = (
-    ("executor K=16, per-agent replay layout", {"dataset.stack_agents": False}, {}),
+    ("executor K=16, one item per transition", {"dataset.block_size": 1}, {}),
+    ("executor K=16, per-agent replay layout", {"dataset.stack_agents": False, "dataset.block_size": 1}, {}),
     ("executor K=16, no contract check", {}, {"check_environment": False}),
 )
 

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from common import machine_facts, new_figure, read_json, save_figure, write_json, write_text
 
@@ -99,14 +99,32 @@ def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
     return (float(last[key]) - float(first[key])) / seconds if seconds > 0 else float("nan")
 
 
-def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
+#: layouts an end-to-end run can use: (run options, system overrides). ``default``: every
+#: setting at its default (one environment copy per executor, one Reverb item per transition,
+#: batches of 64). ``copies8``: eight environment copies per executor, so each executor writes
+#: blocks of 8 transitions (``dataset.block_size`` 0 picks 8) and makes one policy call per 8
+#: env steps. ``copies8_batch256``: that, with batches of 256 at the same samples per insert
+#: (a quarter of the updates, each four times larger) and the target copied every 50 updates
+#: (the same env steps between copies as 200 updates of 64).
+LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
+    "default": ({}, {}),
+    "copies8": ({"envs_per_executor": 8}, {}),
+    "copies8_batch256": ({"envs_per_executor": 8}, {"dataset.batch_size": 256, "target_update_period": 50}),
+}
+
+
+def measure(system: str, executors: int, env_steps: int, layout: str = "default") -> Dict[str, object]:
     run_dir = tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
+    run_options, overrides = LAYOUTS[layout]
+    if system == "mappo":  # an on-policy system has no replay batches or target network to adjust
+        overrides = {}
     run = RunConfig(
         system=system,
         environment=ENVIRONMENT,
         backend="launchpad",
         executors=executors,
         env_steps=env_steps,
+        **run_options,
         seed=0,
         eval_every=env_steps,
         eval_episodes=2,
@@ -116,7 +134,7 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
         run_dir=run_dir,
         checkpoint=False,
     )
-    builder = SystemBuilder(run, plugin_manager=PluginManager())
+    builder = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager())
     marker = uuid.uuid4().hex
     os.environ[MARKER] = marker
     sampler = MemorySampler(marker)
@@ -143,6 +161,7 @@ def measure(system: str, executors: int, env_steps: int) -> Dict[str, object]:
     return {
         "system": system,
         "executors": executors,
+        "layout": layout,
         "env_steps": summary["env_steps"],
         "trainer_steps": summary["trainer_steps"],
         "wall_seconds": wall,

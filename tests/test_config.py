@@ -54,7 +54,7 @@ BAD_INPUTS = [
         ConfigError,
         "config key 'dataset.nope': unknown key; valid keys here are: max_size, min_size, batch_size, "
         "samples_per_insert, "
-        "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch, stack_agents",
+        "error_buffer, n_step, prioritised, priority_exponent, importance_exponent, prefetch, stack_agents, block_size",
     ),
     (["learning_rate=fast"], ConfigError, "config key 'learning_rate': expected float, got 'fast'"),
     (["dataset.batch_size=1.5"], ConfigError, "config key 'dataset.batch_size': expected int, got '1.5'"),

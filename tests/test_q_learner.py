@@ -139,7 +139,9 @@ def test_the_sequence_iterator_applies_the_runs_discount(monkeypatch):
     monkeypatch.setattr(sequence_replay, "replay_iterator", fake_iterator)
     dataset = sequence_replay.SequenceReplay(sequence_replay.SequenceReplay.Config())
     dataset.iterator(types.SimpleNamespace(system_config=types.SimpleNamespace(discount=GAMMA)), "localhost:0")
-    out = seen["transform"](_sequence(1.0))
+    import reverb
+
+    out = seen["transform"](reverb.ReplaySample(info=None, data=_sequence(1.0))).data  # the pipeline maps whole samples
     np.testing.assert_array_equal(out["discounts"]["a0"].numpy(), [[0.5, 0.5, 0.0, 0.0, 0.0]])
     np.testing.assert_array_equal(out["rewards"]["a0"].numpy(), _sequence(1.0)["rewards"]["a0"].numpy())
 

@@ -90,7 +90,8 @@ def _close(worker):
 
 
 def test_a_vector_step_writes_k_transitions_and_counts_k_env_steps(tmp_path):
-    """K=4: 30 vector steps are 120 env steps, 4 episodes (one per copy, distinctly seeded), 120 transitions."""
+    """K=4: 30 vector steps are 120 env steps, 4 episodes (one per copy, distinctly seeded), 120 transitions
+    in 30 Reverb items (blocks of 4, ``dataset.block_size`` 0)."""
     counts = {}
     for copies in (1, 4):
         builder = _builder(tmp_path / str(copies), copies=copies, overrides={"dataset.min_size": 10_000})
@@ -109,7 +110,7 @@ def test_a_vector_step_writes_k_transitions_and_counts_k_env_steps(tmp_path):
             server.stop()
     size_1, counts_1, results_1, _ = counts[1]
     size_4, counts_4, results_4, loop = counts[4]
-    assert size_1 == 30 and size_4 == 4 * 30
+    assert size_1 == 30 and size_4 == 30 and loop.executor.adder._writer.block == 4
     assert counts_1["env_steps"] == 30 and counts_4["env_steps"] == 120
     assert counts_1["episodes"] == 1 and counts_4["episodes"] == 4
     assert isinstance(loop, VectorEnvironmentLoop) and loop.num_envs == 4
@@ -117,10 +118,11 @@ def test_a_vector_step_writes_k_transitions_and_counts_k_env_steps(tmp_path):
     assert sorted(r["env_copy"] for r in results_4) == [0, 1, 2, 3]
     assert [r["episodes"] for r in results_4] == [1, 2, 3, 4]  # the executor's count over its copies
     assert [r["env_steps"] for r in results_4] == [4 * EPISODE] * 4  # all ended at vector step 25
-    # every copy keeps its own adder (one Reverb writer each, reused), its own episode and seed
+    # every copy keeps its own adder (its own n-step window), its own episode and seed; the copies'
+    # adders share one block writer, which credits each block to the copy whose transition completed it
     adders = [executor.adder for executor in loop.executors]
-    assert len({id(adder) for adder in adders}) == 4
-    assert [adder.items_written for adder in adders] == [30] * 4
+    assert len({id(adder) for adder in adders}) == 4 and len({id(adder._writer) for adder in adders}) == 1
+    assert [adder.items_written for adder in adders] == [0, 0, 0, 30]
     assert len({executor.policy for executor in loop.executors}) == 1
     assert len({round(r["episode_return"], 6) for r in results_4}) == 4
     # auto-reset: after its episode ended every copy is 5 steps into a new one

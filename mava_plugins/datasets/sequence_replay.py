@@ -192,8 +192,9 @@ class SequenceReplay:
     # ---------------------------------------------------------------- iterator
     def iterator(self, builder: Any, server_address: str):
         """Batches of sequences whose ``discounts`` include gamma (see :func:`apply_discount`)."""
-        transform = functools.partial(apply_discount, gamma=getattr(builder.system_config, "discount", 0.99))
-        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch, transform)
+        discount = functools.partial(apply_discount, gamma=getattr(builder.system_config, "discount", 0.99))
+        return replay_iterator(builder, server_address, TABLE, self.config.batch_size, self.config.prefetch,
+                               lambda sample: sample._replace(data=discount(sample.data)))
 
     def trainer_steps_due(self, inserted: int) -> int:
         """Training steps owed after ``inserted`` environment steps, when the backend interleaves nodes.

@@ -14,6 +14,11 @@ common case: MPE, LBF, RWARE, SMAC), the replay table may store each per-agent f
 ``7 * num_agents``, which makes Reverb writes and samples cheaper. The iterator turns a
 stacked batch back into per-agent dicts (:func:`unstack_agents`), so learners see one
 layout either way.
+
+A table may also hold *blocks* of ``G`` transitions per item (``dataset.block_size``): every
+field then has a leading ``[G]`` axis, the executor appends each block to Reverb once instead
+of ``G`` single transitions, and the iterator samples ``batch_size / G`` items and flattens
+them back into ``batch_size`` transitions (:func:`unblock`).
 """
 from __future__ import annotations
 
@@ -37,11 +42,12 @@ def homogeneous_agents(spec: MultiAgentSpec) -> bool:
     return spec.num_agents > 1 and spec.homogeneous()
 
 
-def transition_signature(spec: MultiAgentSpec, stacked: bool = False) -> Dict[str, Any]:
-    """Nested ``tf.TensorSpec`` of one transition, for the Reverb table signature.
+def transition_signature(spec: MultiAgentSpec, stacked: bool = False, block: int = 1) -> Dict[str, Any]:
+    """Nested ``tf.TensorSpec`` of one table item, for the Reverb table signature.
 
     ``stacked`` (only for :func:`homogeneous_agents`): each per-agent field is one spec of
-    shape ``[num_agents, ...]`` instead of a dict of per-agent specs.
+    shape ``[num_agents, ...]`` instead of a dict of per-agent specs. ``block`` > 1: an item
+    is a block of that many transitions, so every spec gets a leading ``[block]`` axis.
     """
     import tensorflow as tf
 
@@ -76,7 +82,28 @@ def transition_signature(spec: MultiAgentSpec, stacked: bool = False) -> Dict[st
     if spec.state is not None:
         signature["state"] = tf.TensorSpec(spec.state.shape, tf.float32)
         signature["next_state"] = tf.TensorSpec(spec.state.shape, tf.float32)
+    if block > 1:
+        signature = tf.nest.map_structure(lambda s: tf.TensorSpec((block,) + tuple(s.shape), s.dtype), signature)
     return signature
+
+
+def unblock(sample: Any, block: int) -> Any:
+    """A batch of ``b`` sampled blocks as ``b * block`` transitions (a ``reverb.ReplaySample``).
+
+    The data's leading ``[b, block]`` axes merge into one; each sample info field (key,
+    probability, table size, priority) is repeated for the ``block`` transitions of its item,
+    in order, so transition ``i`` carries the info of item ``i // block``.
+    """
+    import reverb
+    import tensorflow as tf
+
+    def merge(x):
+        shape = tf.shape(x)
+        return tf.reshape(x, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
+
+    data = tf.nest.map_structure(merge, sample.data)
+    info = tf.nest.map_structure(lambda x: tf.repeat(x, block, axis=0), sample.info)
+    return reverb.ReplaySample(info, data)
 
 
 def unstack_agents(batch: Dict[str, Any], agents: List[str]) -> Dict[str, Any]:
