@@ -219,9 +219,10 @@ def write_results(result, machine) -> str:
         "*raw*: mpe2's parallel environment with numpy random actions in a bare loop. "
         "*executor K*: MADQN acting in K copies (one batched compiled policy call per step for every agent "
         "of every copy; every transition written to an in-process Reverb server in the stacked layout, "
-        "`dataset.stack_agents`; no parameter pulls). The two K=16 ablations change one setting each: "
-        "the per-agent replay layout (one column per agent and field) and no environment contract check "
-        "(`run.check_environment=false`).",
+        "`dataset.stack_agents`, in blocks of K transitions, `dataset.block_size`; no parameter pulls). "
+        "The K=16 ablations change one thing each: one Reverb item per transition (`dataset.block_size=1`, "
+        "the layout before blocks), the per-agent replay layout (one column per agent and field, one item per "
+        "transition) and no environment contract check (`run.check_environment=false`).",
         "",
         "| variant | env steps/s | share of raw |",
         "|---|---|---|",

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from common import machine_facts, new_figure, read_json, save_figure, write_json, write_text
 
@@ -179,16 +179,18 @@ TARGET_ENV_STEPS_PER_SECOND = 1_000
 
 
 def plot(results, machine) -> None:
-    """Env steps/s and updates/s against the executor count, one line per system."""
+    """Env steps/s and updates/s against the executor count, one line per system and layout."""
     made = new_figure(2)
     if made is None:
         return
     figure, (steps, updates) = made
-    for system in dict.fromkeys(r["system"] for r in results):
-        rows = sorted((r for r in results if r["system"] == system), key=lambda r: r["executors"])
+    for system, layout in dict.fromkeys((r["system"], r.get("layout", "default")) for r in results):
+        rows = sorted((r for r in results if (r["system"], r.get("layout", "default")) == (system, layout)),
+                      key=lambda r: r["executors"])
         executors = [r["executors"] for r in rows]
-        steps.plot(executors, [r["env_steps_per_second"] for r in rows], marker="o", label=system)
-        updates.plot(executors, [r["updates_per_second"] for r in rows], marker="o", label=system)
+        label = system if layout == "default" else f"{system}, {layout}"
+        steps.plot(executors, [r["env_steps_per_second"] for r in rows], marker="o", label=label)
+        updates.plot(executors, [r["updates_per_second"] for r in rows], marker="o", label=label)
     steps.axhline(TARGET_ENV_STEPS_PER_SECOND, color="black", linestyle="--", label="target (MADQN)")
     for axis, label in ((steps, "env steps/s"), (updates, "trainer updates/s")):
         axis.set_xlabel("executors")
@@ -200,9 +202,11 @@ def plot(results, machine) -> None:
     save_figure(figure, "end_to_end.png", machine)
 
 
-def write_results(results, machine, env_steps: int) -> str:
+def write_results(results, machine, env_steps: int, raw_rate: Optional[float] = None) -> str:
     write_json(
-        "end_to_end.json", {"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "results": results}
+        "end_to_end.json",
+        {"machine": machine, "environment": ENVIRONMENT, "env_steps": env_steps, "raw_env_steps_per_second": raw_rate,
+         "results": results},
     )
     plot(results, machine)
     lines = [
@@ -215,12 +219,18 @@ def write_results(results, machine, env_steps: int) -> str:
         "(start-up, training, final evaluation). *rate bound*: `updates/s × batch_size / samples_per_insert`, "
         "the env steps/s an off-policy table's rate limiter allows at the trainer's speed. Peak resident "
         "memory per node process in MiB (executor: the largest one). *cores used*: each node group's CPU time "
-        "(user + system, executors summed) over the run's wall time.",
+        "(user + system, executors summed) over the run's wall time. Layouts (`LAYOUTS` in the script): "
+        "`default`, every setting at its default; `copies8`, 8 environment copies per executor (blocks of 8 "
+        "transitions per Reverb item); `copies8_batch256`, that with batches of 256 at the same samples per insert "
+        "and the target copied every 50 updates."
+        + ("" if raw_rate is None else
+           f" The raw environment (mpe2 alone, one process, measured in the same benchmark run before the "
+           f"training runs) made {raw_rate:.0f} steps/s; *share of raw* is each run's env steps/s over it."),
         "",
-        "| system | executors | env steps/s | updates/s | rate bound | wall s "
+        "| system | layout | executors | env steps/s | updates/s | rate bound | wall s "
         "| peak MiB: trainer / executor / replay / evaluator "
-        "| cores used: trainer / executors / replay / evaluator |",
-        "|---|---|---|---|---|---|---|---|",
+        "| cores used: trainer / executors / replay / evaluator | share of raw |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups = ("trainer", "executor", "replay", "evaluator")
     for r in results:
@@ -228,9 +238,12 @@ def write_results(results, machine, env_steps: int) -> str:
         memory = " / ".join(f"{peaks.get(group, float('nan')):.0f}" for group in groups)
         used = " / ".join(f"{cores.get(group, float('nan')):.2f}" for group in groups)
         bound = r["rate_limit_env_steps_per_second"]
+        share = "-" if not raw_rate else f"{r['env_steps_per_second'] / raw_rate:.0%}"
         lines.append(
-            f"| {r['system']} | {r['executors']} | {r['env_steps_per_second']:.0f} | {r['updates_per_second']:.1f} | "
-            f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} | {used} |"
+            f"| {r['system']} | {r.get('layout', 'default')} | {r['executors']} | {r['env_steps_per_second']:.0f} | "
+            f"{r['updates_per_second']:.1f} | "
+            f"{'-' if bound is None else f'{bound:.0f}'} | {r['wall_seconds']:.0f} | {memory} | {used} | "
+            f"{share} |"
         )
     lines += [
         "",
@@ -247,23 +260,31 @@ def main() -> None:
     parser.add_argument("--env-steps", type=int, default=20_000)
     parser.add_argument("--systems", default="madqn,mappo,qmix")
     parser.add_argument("--executors", default="1,2,4")
+    parser.add_argument("--layouts", default="default", help=f"comma-separated, of {', '.join(LAYOUTS)}")
     parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
     args = parser.parse_args()
     if args.from_results:
         record = read_json("end_to_end.json")
-        print(write_results(record["results"], record["machine"], record["env_steps"]))
+        print(write_results(record["results"], record["machine"], record["env_steps"],
+                            record.get("raw_env_steps_per_second")))
         return
+    from acting_throughput import raw_steps_per_second
+
+    raw_steps_per_second(500, 0)  # warm up imports
+    raw_rate = max(raw_steps_per_second(6000, seed) for seed in range(3))  # the raw environment, this machine, now
+    print(f"raw environment: {raw_rate:.0f} steps/s", flush=True)
     results = []
     for system in args.systems.split(","):
         for executors in (int(n) for n in args.executors.split(",")):
-            results.append(measure(system, executors, args.env_steps))
-            r = results[-1]
-            print(
-                f"{system} x{executors}: {r['env_steps_per_second']:.0f} env steps/s, "
-                f"{r['updates_per_second']:.1f} updates/s",
-                flush=True,
-            )
-    print(write_results(results, machine_facts(), args.env_steps))
+            for layout in args.layouts.split(","):
+                results.append(measure(system, executors, args.env_steps, layout))
+                r = results[-1]
+                print(
+                    f"{system} x{executors} {layout}: {r['env_steps_per_second']:.0f} env steps/s, "
+                    f"{r['updates_per_second']:.1f} updates/s",
+                    flush=True,
+                )
+    print(write_results(results, machine_facts(), args.env_steps, raw_rate))
 
 
 if __name__ == "__main__":

@@ -27,14 +27,26 @@ from mava_core.system import SystemBuilder
 
 ENVIRONMENT = "pettingzoo:simple_spread_v3"
 SYSTEMS = ("madqn", "recurrent_madqn", "vdn", "qmix", "recurrent_vdn", "recurrent_qmix", "maddpg", "mad4pg", "mappo")
+#: variants of a system's default layout, ``system:variant``: (run options, system overrides).
+#: ``blocks8``: the table holds blocks of 8 transitions (what executors stepping 8 environment
+#: copies write), so a batch of 64 is 8 sampled items; ``batch256``: batches of 256;
+#: ``blocks8_batch256``: both.
+VARIANTS = {
+    "blocks8": ({"envs_per_executor": 8}, {}),
+    "batch256": ({}, {"dataset.batch_size": 256}),
+    "blocks8_batch256": ({"envs_per_executor": 8}, {"dataset.batch_size": 256}),
+}
+DEFAULT_RUNS = SYSTEMS + ("madqn:blocks8", "madqn:batch256", "madqn:blocks8_batch256", "qmix:blocks8_batch256")
 WARM_UP = 5
 #: mappo's queue is drained by training; fill it with this many batches of fresh sequences
 ON_POLICY_BATCHES = 12
 
 
-def _builder(system: str) -> SystemBuilder:
-    run = RunConfig(system=system, environment=ENVIRONMENT, seed=0, loggers=(), run_dir=None)
-    builder = SystemBuilder(run, plugin_manager=PluginManager())
+def _builder(name: str) -> SystemBuilder:
+    system, _, variant = name.partition(":")
+    run_options, overrides = VARIANTS[variant] if variant else ({}, {})
+    run = RunConfig(system=system, environment=ENVIRONMENT, seed=0, loggers=(), run_dir=None, **run_options)
+    builder = SystemBuilder(run, overrides=overrides, plugin_manager=PluginManager())
     dataset = builder.dataset.config
     if getattr(builder.dataset, "on_policy", False):
         builder = SystemBuilder(run, overrides={"dataset.max_size": dataset.batch_size * ON_POLICY_BATCHES},
@@ -46,7 +58,8 @@ def _items_needed(builder: SystemBuilder) -> int:
     dataset = builder.dataset.config
     if getattr(builder.dataset, "on_policy", False):
         return dataset.max_size
-    return max(dataset.min_size, dataset.batch_size) + dataset.batch_size
+    block = builder.dataset.block(builder) if hasattr(builder.dataset, "block") else 1
+    return -(-(max(dataset.min_size, dataset.batch_size) + dataset.batch_size) // block)  # items of `block` transitions
 
 
 def _fill(builder: SystemBuilder, address: str) -> int:
@@ -99,9 +112,10 @@ def measure_system(system: str, steps: int):
         server.stop()
     sequence = getattr(dataset, "sequence_length", None)
     batch = dataset.batch_size // (dataset.minibatches if on_policy else 1)  # items in one update's batch
+    block = builder.dataset.block(builder) if hasattr(builder.dataset, "block") else 1
     return {
         "system": system,
-        "dataset": builder.system_config.dataset.name,
+        "dataset": builder.system_config.dataset.name + (f", blocks of {block}" if block > 1 else ""),
         "batch": batch,
         "item": f"sequence of {sequence} steps" if sequence else "transition",
         "steps_filled": filled,
@@ -143,7 +157,9 @@ def write_results(results, machine) -> str:
         "# Trainer throughput",
         "",
         f"Machine: {machine['summary']}. {ENVIRONMENT} (3 agents), each system's default config and batch "
-        "size; the compiled training step on the prefetched Reverb dataset of an in-process server, "
+        "size (`system:variant` rows change one layout setting: `blocks8`, blocks of 8 transitions per Reverb "
+        "item, as 8 environment copies per executor write them; `batch256`, batches of 256); the compiled "
+        "training step on the prefetched Reverb dataset of an in-process server, "
         "timed after warm-up with nothing else running. *samples/s*: batch items (transitions or sequences) "
         "consumed per second; *steps/s*: the environment steps those items span. *data wait*: share of "
         "step time spent waiting for the next batch. *dataset alone*: batches/s the same prefetched pipeline "
@@ -172,7 +188,7 @@ def write_results(results, machine) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300, help="timed updates per off-policy system")
-    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--systems", default=",".join(DEFAULT_RUNS), help="SYSTEM or SYSTEM:VARIANT, comma-separated")
     parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
     args = parser.parse_args()
     if args.from_results:

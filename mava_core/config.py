@@ -85,6 +85,12 @@ class RunSettings:
     run_dir: Optional[str] = None
     eval_every: int = bounded(10_000, minimum=1, help="environment steps between evaluations")
     eval_episodes: int = bounded(10, minimum=1)
+    eval_episodes_while_training: int = bounded(
+        0,
+        minimum=0,
+        help="episodes of each evaluation before the final one (0: run.eval_episodes); fewer leave the cores to "
+        "training, the final evaluation still plays run.eval_episodes",
+    )
     random_baseline_episodes: int = bounded(20, minimum=0, help="episodes of a random policy to compare against")
     loggers: Tuple[str, ...] = ("terminal", "csv", "tensorboard")
     env_wrappers: Tuple[str, ...] = bounded((), help="registered env_wrapper names applied in order, e.g. agent_id")

@@ -236,6 +236,7 @@ class EvaluatorWorker:
         self.history: List[Dict[str, float]] = []
         self.next_evaluation = 0
         self.should_stop: Callable[[], bool] = lambda: False
+        self._final = False  # the final evaluation plays run.eval_episodes whatever eval_episodes_while_training says
         resumed = builder.resume_from
         if resumed:
             # a resumed run keeps its earlier evaluations and its evaluation schedule
@@ -256,9 +257,12 @@ class EvaluatorWorker:
     def evaluate(self, env_steps: int) -> Dict[str, float]:
         loop = self.loop
         loop.executor.update(wait=True)
-        results = [loop.run_episode() for _ in range(self._builder.run.eval_episodes)]
+        run = self._builder.run
+        episodes = run.eval_episodes if self._final or not run.eval_episodes_while_training else run.eval_episodes_while_training
+        results = [loop.run_episode() for _ in range(episodes)]
         summary = {
             "env_steps": env_steps,
+            "eval_episodes": episodes,
             "trainer_steps": int(self._counter.get_counts().get("trainer_steps", 0)),
             **summarise_episodes(results),
         }
@@ -274,8 +278,10 @@ class EvaluatorWorker:
 
     def final_evaluation(self, env_steps: int) -> Dict[str, float]:
         """The final evaluation (unless one just ran at this step count)."""
-        if self.history and self.history[-1]["env_steps"] == env_steps:
-            return self.history[-1]
+        last = self.history[-1] if self.history else None
+        if last is not None and last["env_steps"] == env_steps and last.get("eval_episodes") == self._builder.run.eval_episodes:
+            return last
+        self._final = True
         return self.evaluate(env_steps)
 
     def close(self) -> None:

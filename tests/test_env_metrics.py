@@ -58,3 +58,17 @@ def test_environment_metric_reaches_every_logger(environment, metric, needs, tmp
     evaluator_lines = [line for line in lines if line.startswith("[evaluator]")]
     assert evaluator_lines and all(f"| {mean} " in line for line in evaluator_lines)
     assert any(line.startswith("[executor_0]") and f"| {metric} " in line for line in lines)
+
+
+def test_evaluations_while_training_can_play_fewer_episodes_than_the_final_one(tmp_path):
+    """``run.eval_episodes_while_training``: 1 episode at steps 0 and 60, the final evaluation (120) plays 3."""
+    from helpers import local_run
+
+    summary, _ = local_run(
+        tmp_path, "madqn", "debug:switch_riddle", env_steps=120, eval_every=60, eval_episodes=3, random_baseline_episodes=1,
+        overrides={"dataset.min_size": 32, "dataset.batch_size": 8, "network.hidden_sizes": (16,),
+                   "run.eval_episodes_while_training": 1},
+    )
+    rows = [(row["env_steps"], row["eval_episodes"]) for row in summary["evaluations"]]
+    assert rows == [(0, 1), (60, 1), (120, 1), (120, 3)]  # the last scheduled one was a short one: the final repeats it
+    assert summary["final_mean_return"] == summary["evaluations"][-1]["mean_return"]

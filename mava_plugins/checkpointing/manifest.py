@@ -26,6 +26,7 @@ RESUMABLE_RUN_KEYS = (
     "run_dir",
     "eval_every",
     "eval_episodes",
+    "eval_episodes_while_training",
     "random_baseline_episodes",
     "loggers",
     "log_every_seconds",
