@@ -14,6 +14,7 @@ at the end, whatever happened.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -116,9 +117,47 @@ class RayBackend:
         finally:
             run.kill()
             if connected_here:
-                ray.shutdown()
+                _shutdown(ray)
         finish_launch(builder, signals)  # a node's recorded failure (the program stopped cleanly first), or the signal
         return summary
+
+
+#: how long the processes of a local Ray instance get to exit after ``ray.shutdown()`` before they are killed
+LOCAL_SHUTDOWN_SECONDS = 15.0
+
+
+def _shutdown(ray: Any) -> None:
+    """``ray.shutdown()``, then wait until the Ray processes this one started have exited.
+
+    ``ray.shutdown()`` stops a local instance's GCS and raylet, but processes they started
+    (the dashboard agent, actor workers) exit on their own a moment later. A launch returns
+    only when they are gone: each gets up to ``LOCAL_SHUTDOWN_SECONDS``, then is killed. On a
+    cluster (``--ray-address``) this process started none, and nothing is waited for.
+    """
+    try:
+        import psutil
+    except ImportError:  # psutil comes with the launchpad extra; without it, shut down without waiting
+        ray.shutdown()
+        return
+    started = [process for process in psutil.Process().children(recursive=True) if _is_ray_process(process)]
+    ray.shutdown()
+    _, alive = psutil.wait_procs(started, timeout=LOCAL_SHUTDOWN_SECONDS)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5.0)
+
+
+def _is_ray_process(process: Any) -> bool:
+    """Whether a process is one of Ray's: a worker (``ray::...``) or a program from Ray's package directory."""
+    import psutil
+
+    try:
+        command = process.cmdline()
+    except psutil.Error:
+        return False
+    package = f"{os.sep}ray{os.sep}"
+    return bool(command) and (command[0].startswith("ray::") or any(package in part for part in command))
 
 
 def _connect(ray: Any, options: RayOptions) -> None:
