@@ -21,7 +21,7 @@ class NStepTransitionAdder:
 
     Rewards and discounts are kept as ``[agents]`` arrays, so the n-step sums are vector
     operations; in the stacked layout observations, masks and actions are ``[agents, ...]``
-    arrays from the start (one ``np.stack`` per field and step), in the per-agent layout dicts.
+    arrays from the start (one ``np.array`` per field and step), in the per-agent layout dicts.
     """
 
     def __init__(self, client: Any, table: str, spec: MultiAgentSpec, n_step: int, gamma: float, priority: float = 1.0,

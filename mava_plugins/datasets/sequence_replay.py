@@ -45,6 +45,8 @@ from mava_core.config import bounded
 from mava_core.errors import ConfigError, MavaError
 from mava_core.specs import MultiAgentSpec
 from mava_plugins.datasets.sequences import (
+    BOUND_EVERY_ITEMS,
+    MAX_IN_FLIGHT_ITEMS,
     ActionStore,
     StepSpecs,
     flush_all,
@@ -55,9 +57,6 @@ from mava_plugins.datasets.sequences import (
 from mava_plugins.datasets.transition_replay import importance_weights, replay_iterator, write_priorities
 
 TABLE = "sequences"
-#: unconfirmed items an adder lets pile up before it waits for the server
-MAX_IN_FLIGHT_ITEMS = 24
-BOUND_EVERY_ITEMS = 8
 
 
 def sequence_replay_signature(spec: MultiAgentSpec, sequence_length: int, state_shape) -> Dict[str, Any]:

@@ -25,6 +25,10 @@ from mava_core.specs import MultiAgentSpec
 
 #: how long one wait for the server lasts before ``should_stop()`` is asked again
 FLUSH_SLICE_MS = 1_000
+#: unconfirmed items a writer lets pile up before it waits for the server (Reverb warns above ~50)
+MAX_IN_FLIGHT_ITEMS = 24
+#: how often (in items written) a writer checks that bound
+BOUND_EVERY_ITEMS = 8
 
 
 def split_observations(timestep: Any, agents: Sequence[str]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:

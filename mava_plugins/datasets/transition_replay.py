@@ -56,8 +56,10 @@ class TransitionReplay:
 
     def __init__(self, config: "TransitionReplay.Config"):
         self.config = config
-        self.executors = 1  # recorded when the tables are made (see trainer_steps_due)
+        # recorded when the tables are made (see trainer_steps_due)
+        self.executors = 1
         self.envs_per_executor = 1
+        self.table_block = 1
         # one block writer per executor (keyed by its Reverb client), shared by the executor's copies
         self._block_writers: Dict[int, Tuple[Any, Any]] = {}
 
@@ -85,6 +87,7 @@ class TransitionReplay:
         c = self.config
         block = self.block(builder)
         self.executors, self.envs_per_executor = max(1, builder.run.executors), max(1, builder.run.envs_per_executor)
+        self.table_block = block
         min_items = math.ceil(c.min_size / block)  # the table counts items: blocks of `block` transitions
         if builder.context.backend.interleaves_nodes or c.samples_per_insert == 0:
             limiter = reverb.rate_limiters.MinSize(min_items)
@@ -143,8 +146,7 @@ class TransitionReplay:
         wait for them forever).
         """
         c = self.config
-        block = max(1, c.block_size or math.gcd(self.envs_per_executor, c.batch_size))
-        unwritten = self.executors * ((block - 1) + self.envs_per_executor * (c.n_step - 1))
+        unwritten = self.executors * ((self.table_block - 1) + self.envs_per_executor * (c.n_step - 1))
         written = inserted - unwritten
         if written < c.min_size:
             return 0

@@ -20,12 +20,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from mava_plugins.datasets.sequences import flush_all, flush_in_slices
-
-#: unconfirmed items a writer lets pile up before it waits for the server (Reverb warns above ~50)
-MAX_IN_FLIGHT_ITEMS = 24
-#: how often (in items written) the writer checks that bound
-BOUND_EVERY_ITEMS = 8
+from mava_plugins.datasets.sequences import BOUND_EVERY_ITEMS, MAX_IN_FLIGHT_ITEMS, flush_all, flush_in_slices
 
 
 class SingleTransitionWriter:
