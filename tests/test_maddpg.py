@@ -33,10 +33,10 @@ FAST = {
 MARGIN = 8.0
 
 
-def _learn(tmp_path, system, overrides, env_options, env_steps: int = 2_000):
+def _learn(tmp_path, system, overrides, env_options, env_steps: int = 2_000, eval_episodes: int = 20):
     return local_run(
         tmp_path, system, "debug:simple_spread", env_steps=env_steps, overrides=overrides, env_options=env_options,
-        eval_episodes=20,
+        eval_episodes=eval_episodes,
     )
 
 
@@ -54,7 +54,11 @@ def test_maddpg_learns_continuous_spread(tmp_path):
 
 def test_mad4pg_learns_continuous_spread(tmp_path):
     overrides = {**FAST, "dataset.n_step": 3, "v_min": -60.0, "v_max": 0.0}
-    summary, builder = _learn(tmp_path, "mad4pg", overrides, CONTINUOUS)
+    # MAD4PG's runs vary more than MADDPG's (Reverb's sampling is not seeded): at 2,000 steps
+    # and 20 evaluation episodes seed 0 closed 8.0 to 17.3 of the gap (a CI run missed the
+    # margin by 0.05); at 4,000 steps and 50 episodes, 14.9 to 20.1 in nine runs (seed 2:
+    # 12.3 to 15.1 in three)
+    summary, builder = _learn(tmp_path, "mad4pg", overrides, CONTINUOUS, env_steps=4_000, eval_episodes=50)
     assert builder.system_config.dataset.options.n_step == 3
     _assert_beats_random(summary)
 
