@@ -201,24 +201,41 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--executors", type=int, default=2)
     parser.add_argument("--from-results", action="store_true", help="redraw the table and plot from the committed JSON")
+    parser.add_argument(
+        "--append", action="store_true",
+        help="add these runs to the committed results (a run of the same system, backend, layout and seed is replaced)",
+    )
     args = parser.parse_args()
     if args.from_results:
         print(write_results(read_json("time_to_return.json")))
         return
-    runs = []
+    settings = {"environment": ENVIRONMENT, "threshold": args.threshold, "executors": args.executors,
+                "eval_every": args.eval_every, "eval_episodes": args.eval_episodes}
+    runs = _committed_runs(settings) if args.append else []
     for seed in (int(s) for s in args.seeds.split(",")):
         for system in args.systems.split(","):
             for backend in args.backends.split(","):
                 for layout in args.layouts.split(","):  # interleaved: every layout sees the same machine state
                     run = run_once(system, backend, layout, seed, args.seconds, args.eval_every, args.eval_episodes,
                                    args.executors)
-                    runs.append(run)
+                    runs = [r for r in runs if _key(r) != _key(run)] + [run]
                     reached = seconds_to(run["evaluations"], args.threshold)
                     print(f"{system} {backend} {layout} seed {seed}: {run['env_steps']} env steps, "
                           f"threshold at {reached if reached is None else round(reached)} s", flush=True)
-    print(write_results({"machine": machine_facts(), "environment": ENVIRONMENT, "threshold": args.threshold,
-                         "executors": args.executors, "eval_every": args.eval_every,
-                         "eval_episodes": args.eval_episodes, "runs": runs}))
+    print(write_results({"machine": machine_facts(), **settings, "runs": runs}))
+
+
+def _key(run: Dict[str, Any]) -> tuple:
+    return run["system"], run["backend"], run["layout"], run["seed"]
+
+
+def _committed_runs(settings: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The committed runs ``--append`` adds to; refused when they were measured with other settings."""
+    record = read_json("time_to_return.json")
+    differ = {name: (record.get(name), value) for name, value in settings.items() if record.get(name) != value}
+    if differ:
+        raise SystemExit(f"--append: the committed results were measured with other settings (committed, now): {differ}")
+    return list(record["runs"])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,19 @@ import numpy as np
 from mava_core import hookimpl
 from mava_core.config import RunConfig
 from mava_core.plugins import PluginManager
+from mava_core.run_context import ContextHooks
 from mava_core.system import SystemBuilder
+
+
+def hooks_outside_a_run(plugin_manager: PluginManager) -> ContextHooks:
+    """``plugin_manager``'s hooks as a run's nodes call them (``context`` passed, here None), for
+    core objects a test builds without a run; the bare relay would leave ``context`` out."""
+    return ContextHooks(plugin_manager.hook, None)
+
+
+def trainer_hooks(builder: SystemBuilder) -> ContextHooks:
+    """The hook relay of ``builder``'s trainer node, as a run's trainer uses it."""
+    return builder.hooks_for(builder.node_context("trainer", "trainer"))
 
 
 def local_run(

@@ -16,7 +16,7 @@ import uuid
 
 import numpy as np
 import pytest
-from helpers import LAUNCHPAD_MARKER, local_run, processes_with_marker, read_csv
+from helpers import LAUNCHPAD_MARKER, local_run, processes_with_marker, read_csv, trainer_hooks
 
 from mava_core import cli, plugins
 from mava_core.config import RunConfig
@@ -155,7 +155,7 @@ def test_every_system_s_trainer_state_is_found_and_restores_into_a_fresh_trainer
 
     def trainer(seed):
         tf.random.set_seed(seed)
-        return Trainer(builder.system.make_learner(builder.system.make_networks(), None), None, builder.hooks)
+        return Trainer(builder.system.make_learner(builder.system.make_networks(), None), None, trainer_hooks(builder))
 
     saved, fresh = trainer(1), trainer(2)
     saved_state, fresh_state = saved.state_variables(), fresh.state_variables()

@@ -10,7 +10,14 @@ import os
 
 import numpy as np
 import pytest
-from helpers import ParameterTrace, assert_parameters_reached_acting_nodes, launchpad_run, local_run, read_csv
+from helpers import (
+    ParameterTrace,
+    assert_parameters_reached_acting_nodes,
+    launchpad_run,
+    local_run,
+    read_csv,
+    trainer_hooks,
+)
 
 from mava_core.config import RunConfig
 from mava_core.errors import ConfigError
@@ -206,7 +213,7 @@ def test_policy_loss_does_not_move_critic_variables(tmp_path, system, env_option
     critic_gradients = tape.gradient(policy_loss, groups["critic"].variables)
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in critic_gradients)
 
-    trainer = Trainer(learner, iter([batch] * 3), builder.hooks)
+    trainer = Trainer(learner, iter([batch] * 3), trainer_hooks(builder))
     critic_before, policy_before = _snapshot(groups["critic"].variables), _snapshot(groups["policy"].variables)
     for _ in range(3):
         metrics = trainer.step()
@@ -218,7 +225,7 @@ def test_policy_loss_does_not_move_critic_variables(tmp_path, system, env_option
     builder = _builder(tmp_path, system, {"critic_learning_rate": 0.01, "policy_learning_rate": 0.0}, env_options)
     learner = builder.system.make_learner(builder.system.make_networks(), None)
     groups = {group.name: group for group in learner.optimisation_groups()}
-    trainer = Trainer(learner, iter([batch] * 3), builder.hooks)
+    trainer = Trainer(learner, iter([batch] * 3), trainer_hooks(builder))
     critic_before, policy_before = _snapshot(groups["critic"].variables), _snapshot(groups["policy"].variables)
     for _ in range(3):
         trainer.step()

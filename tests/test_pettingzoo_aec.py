@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import local_run, read_csv
+from helpers import hooks_outside_a_run, local_run, read_csv
 
 from mava_core.environment import ContractCheckedEnvironment
 from mava_core.environment_loop import SequentialEnvironmentLoop
@@ -242,7 +242,7 @@ class _RecordingAdder:
 
 
 def test_sequential_loop_passes_only_the_current_agents_action():
-    hooks = PluginManager(load_entry_points=False).hook
+    hooks = hooks_outside_a_run(PluginManager(load_entry_points=False))
     env = _SpyEnvironment(PettingZooFamily.make("tictactoe_v3").environment, seed=0, name="spy")
     adder = _RecordingAdder()
     executor = Executor(_ScriptedPolicy(env, PLAYER_1_WINS), hooks, adder=adder)

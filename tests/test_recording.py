@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import hooks_outside_a_run
 
 from mava_core.config import RunConfig
 from mava_core.environment_loop import EnvironmentLoop
@@ -36,8 +37,9 @@ class RandomPolicy:
 
 def _loop(plugin_manager=PM, seed=0, **options):
     env = DebugFamily.make("simple_spread", seed=seed, **options)
-    executor = Executor(RandomPolicy(env.multi_agent_spec(), seed), plugin_manager.hook)
-    return EnvironmentLoop(env, executor, plugin_manager.hook, label="evaluator", should_update=False)
+    hooks = hooks_outside_a_run(plugin_manager)
+    executor = Executor(RandomPolicy(env.multi_agent_spec(), seed), hooks)
+    return EnvironmentLoop(env, executor, hooks, label="evaluator", should_update=False)
 
 
 def _gif_frames(path):

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import hooks_outside_a_run
 
 from mava_core.hookspecs import hookimpl
 from mava_core.plugins import PluginManager
@@ -44,7 +45,7 @@ class ActorCriticToy(Learner):
 
 def _trainer(learner, pm=None):
     pm = pm or PluginManager(load_entry_points=False)
-    return Trainer(learner, itertools.repeat(np.zeros(1, np.float32)), pm.hook)
+    return Trainer(learner, itertools.repeat(np.zeros(1, np.float32)), hooks_outside_a_run(pm))
 
 
 def test_grouped_losses_only_move_their_own_variables():
