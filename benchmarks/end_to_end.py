@@ -105,11 +105,14 @@ def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
 #: blocks of 8 transitions (``dataset.block_size`` 0 picks 8) and makes one policy call per 8
 #: env steps. ``copies8_batch256``: that, with batches of 256 at the same samples per insert
 #: (a quarter of the updates, each four times larger) and the target copied every 50 updates
-#: (the same env steps between copies as 200 updates of 64).
+#: (the same env steps between copies as 200 updates of 64). ``copies8_batch256_target200``:
+#: batches of 256 with the default 200 updates between copies (the same gradient steps between
+#: copies as the default layout; QMIX collapsed with ``copies8_batch256`` in one time-to-return run).
 LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
     "default": ({}, {}),
     "copies8": ({"envs_per_executor": 8}, {}),
     "copies8_batch256": ({"envs_per_executor": 8}, {"dataset.batch_size": 256, "target_update_period": 50}),
+    "copies8_batch256_target200": ({"envs_per_executor": 8}, {"dataset.batch_size": 256}),
 }
 
 

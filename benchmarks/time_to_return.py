@@ -170,11 +170,13 @@ def write_results(record: Dict[str, Any]) -> str:
         "*return by N s*: the last evaluation "
         "reported by then. Layouts (see `benchmarks/end_to_end.py`): `default`, every setting at its default; "
         "`copies8`, 8 environment copies per executor (blocks of 8 transitions); `copies8_batch256`, that with "
-        "batches of 256 at the same samples per insert and the target copied every 50 updates.",
+        "batches of 256 at the same samples per insert and the target copied every 50 updates; "
+        "`copies8_batch256_target200`, batches of 256 with the default 200 updates between target copies. "
+        "*last return*: the run's last evaluation.",
         "",
         "| system | backend | layout | seed | env steps | seconds to threshold | "
-        + " | ".join(f"return by {b} s" for b in budgets) + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(budgets),
+        + " | ".join(f"return by {b} s" for b in budgets) + " | last return |",
+        "|---|---|---|---|---|---|" + "---|" * (len(budgets) + 1),
     ]
     for r in runs:
         reached = seconds_to(r["evaluations"], threshold)
@@ -182,7 +184,8 @@ def write_results(record: Dict[str, Any]) -> str:
         lines.append(
             f"| {r['system']} | {r['backend']} | {r['layout']} | {r['seed']} | {r['env_steps']} | "
             f"{'-' if reached is None else f'{reached:.0f}'} | "
-            + " | ".join("-" if v is None else f"{v:.2f}" for v in by) + " |"
+            + " | ".join("-" if v is None else f"{v:.2f}" for v in by)
+            + f" | {r['evaluations'][-1]['mean_return']:.2f} |"
         )
     lines += ["", "![time to return](time_to_return.png)", "",
               "Regenerate with `.venv/bin/python benchmarks/time_to_return.py`."]
@@ -234,7 +237,8 @@ def _committed_runs(settings: Dict[str, Any]) -> List[Dict[str, Any]]:
     record = read_json("time_to_return.json")
     differ = {name: (record.get(name), value) for name, value in settings.items() if record.get(name) != value}
     if differ:
-        raise SystemExit(f"--append: the committed results were measured with other settings (committed, now): {differ}")
+        raise SystemExit(f"--append: the committed results were measured with other settings (committed, now): "
+                         f"{differ}")
     return list(record["runs"])
 
 
