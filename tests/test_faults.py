@@ -362,9 +362,14 @@ def test_a_launcher_that_does_not_stop_after_a_nodes_failure_is_stopped_hard(tmp
     from mava_plugins.backends import launchpad_backend
 
     monkeypatch.setattr(launchpad_backend, "CLEAN_STOP_SECONDS", 1.0)
-    # a launcher stand-in that would never end by itself; SIGINT (the hard stop) ends it
-    launcher = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"])
+    # a launcher stand-in that would never end by itself; SIGINT (the hard stop) ends it. Like
+    # the real launcher it raises KeyboardInterrupt on SIGINT whatever it inherited (a CI run's
+    # worker had SIGINT ignored, the stand-in with it, and the hard stop never ended it), and it
+    # says when that handler is in place, so the SIGINT cannot arrive before it
+    stand_in = "import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\nprint('ready', flush=True)\n"
+    launcher = subprocess.Popen([sys.executable, "-c", stand_in + "while True: time.sleep(0.1)"], stdout=subprocess.PIPE)
     try:
+        assert launcher.stdout.readline() == b"ready\n"  # pytest-timeout bounds this wait
         record_failure(str(tmp_path), "trainer", ValueError("this trainer cannot be built"))
         started = time.monotonic()
         with StopSignals() as signals:

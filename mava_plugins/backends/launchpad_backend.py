@@ -324,4 +324,7 @@ __all__ = ["LaunchpadBackend"]
 
 
 if __name__ == "__main__":
+    # the hard stop is a SIGINT: make sure it raises here even if this process inherited SIGINT
+    # ignored (a parent started in the background by a shell, or from a thread without handlers)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(run_launcher(sys.argv[1]))
