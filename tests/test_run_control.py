@@ -140,3 +140,62 @@ def test_a_trainer_still_being_built_gets_its_grace_once_it_is_up(tmp_path, monk
     counter.increment(**{rc.TRAINER_STOPPED: 1})
     thread.join(DEADLINE)
     assert not thread.is_alive() and stops[0][rc.TRAINER_STOPPED] == 1
+
+
+class _TimingOutTrainer:
+    """A trainer whose sampling always times out (the iterator ends), as once every executor has stopped."""
+
+    last_counts: dict = {}
+    logger = None
+    steps = 0
+
+    def __init__(self):
+        self.iterator = "the first iterator"
+
+    def step(self):
+        raise StopIteration
+
+
+def _trainer_worker(tmp_path, counter, trainer):
+    from mava_core.trainer_worker import TrainerWorker
+
+    rebuilt = []
+    hooks = types.SimpleNamespace(mava_dataset_iterator=lambda **kwargs: rebuilt.append(kwargs) or "a new iterator")
+    builder = types.SimpleNamespace(
+        run=RunConfig(system="madqn", environment="debug:two_step", run_dir=str(tmp_path), env_steps=100, executors=2),
+        checkpointer=None, make_loggers=lambda *args, **kwargs: None, make_trainer=lambda *args: trainer,
+        hooks_for=lambda context: hooks, node_context=lambda *args: None,
+    )
+    worker = TrainerWorker(builder, replay_address="localhost:0", counter=counter)
+    worker.stop_poll_seconds = 0.01
+    worker.record_replay_inserts = lambda: None  # no replay server here
+    return worker, rebuilt
+
+
+@pytest.mark.parametrize("env_steps", [100, 50])
+def test_a_trainer_with_nothing_left_to_sample_waits_for_the_stop_without_replacing_its_iterator(tmp_path, env_steps):
+    """Freeing a Reverb iterator whose samples wait on the rate limiter could block for good, losing the final
+    checkpoint: once the budget is spent (or the run asked to stop) a timed-out sampler is kept, not replaced."""
+    counter = Counter({"env_steps": env_steps})
+    trainer = _TimingOutTrainer()
+    worker, rebuilt = _trainer_worker(tmp_path, counter, trainer)
+    watch = types.SimpleNamespace(lost=False)
+    if env_steps < 100:  # mid-run, executors paused: the iterator is replaced, training goes on
+        thread, _ = _in_thread(lambda: worker._run(watch))
+        assert rc.wait_for(lambda: len(rebuilt) >= 2, DEADLINE, poll=0.01)
+        counter.increment(**{rc.STOP_REQUESTED: 1})
+    else:
+        thread, _ = _in_thread(lambda: worker._run(watch))
+        thread.join(0.3)
+        assert thread.is_alive() and counter.get(rc.TRAINER_STOPPED) == 0  # waits for the stop request
+        counter.increment(**{rc.STOP_REQUESTED: 1})
+    thread.join(0.3)
+    assert thread.is_alive()  # and then for the executors to close
+    rebuilt_before_close = len(rebuilt)
+    counter.increment(**{rc.EXECUTORS_CLOSED: 2})
+    thread.join(DEADLINE)
+    assert not thread.is_alive() and counter.get(rc.TRAINER_STOPPED) == 1
+    if env_steps == 100:
+        assert rebuilt == [] and trainer.iterator == "the first iterator"
+    else:
+        assert len(rebuilt) == rebuilt_before_close  # no replacement once the run asked to stop
