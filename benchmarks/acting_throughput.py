@@ -10,6 +10,11 @@ process and one run:
   call for all agents of all copies per step, writing every transition into a Reverb table of
   an in-process server, as under the local backend. Parameter pulls are not included (none is
   configured: under a real run they happen every ``variable_update_period`` steps).
+* ``executor K=16, replay server in another process``: the same, but the Reverb server runs
+  in a process of its own pinned to the other core, as under Launchpad, where the replay is a
+  node of its own: the executor's core then carries only the executor.
+
+TensorFlow runs with one intra-op and one inter-op thread, as Launchpad's executors do.
 
 The figure of merit is each executor's steps/s divided by the raw rate. Writes
 ``results/acting_throughput.json``, ``.md`` and ``.png``; ``--from-results`` redraws the table
@@ -20,6 +25,8 @@ and plot from the committed JSON without measuring.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import time
 from typing import Any, Dict, Optional
 
@@ -88,23 +95,11 @@ ABLATIONS = (
 )
 
 
-def executor_steps_per_second(
-    copies: int,
-    steps: int,
-    seed: int,
-    breakdown: bool = False,
-    overrides: Optional[Dict[str, Any]] = None,
-    run_options: Optional[Dict[str, Any]] = None,
-):
-    """A MADQN executor acting in ``copies`` environment copies, writing to Reverb.
+#: the variant whose replay server runs in a process of its own on the other core
+SERVER_PROCESS_VARIANT = "executor K=16, replay server in another process"
 
-    Returns steps/s, and with ``breakdown`` also the microseconds per env step spent in the
-    environment (Mava's wrapper, its contract check and mpe2), the policy, the replay writes
-    and the rest (environment loop, hooks, bookkeeping). ``overrides`` and ``run_options``
-    change the system's and the run's settings (the ablations).
-    """
-    import reverb
 
+def _builder(copies: int, seed: int, overrides: Optional[Dict[str, Any]], run_options: Optional[Dict[str, Any]]):
     run = RunConfig(
         system="madqn",
         environment=f"pettingzoo:{TASK}",
@@ -114,10 +109,70 @@ def executor_steps_per_second(
         run_dir=None,
         **(run_options or {}),
     )
-    builder = SystemBuilder(
+    return SystemBuilder(
         run, overrides={"dataset.max_size": 100_000, **(overrides or {})}, plugin_manager=PluginManager()
     )
-    server = reverb.Server(builder.make_replay_tables(), port=None)
+
+
+def _serve_replay(connection, copies: int, seed: int, overrides, run_options) -> None:
+    """A child process: the builder's Reverb server on core 1, its port sent back, until told to stop."""
+    import reverb
+
+    pin_to_one_core(1)
+    server = reverb.Server(_builder(copies, seed, overrides, run_options).make_replay_tables(), port=None)
+    connection.send(server.port)
+    connection.recv()  # anything (or the parent's end closing) ends the server
+    server.stop()
+
+
+class _ReplayServer:
+    """A Reverb server in this process, or in a process of its own on the other core."""
+
+    def __init__(self, builder, separate_process: bool, make_args) -> None:
+        self._child = self._server = self._connection = None
+        if separate_process:
+            context = multiprocessing.get_context("spawn")
+            self._connection, child_end = context.Pipe()
+            self._child = context.Process(target=_serve_replay, args=(child_end, *make_args), daemon=True)
+            self._child.start()
+            if not self._connection.poll(120):
+                raise TimeoutError("the replay server process did not start within 120 s")
+            self.port = self._connection.recv()
+        else:
+            import reverb
+
+            self._server = reverb.Server(builder.make_replay_tables(), port=None)
+            self.port = self._server.port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self._child is not None:
+            self._connection.send("stop")
+            self._child.join(60)
+            if self._child.is_alive():
+                self._child.kill()
+
+
+def executor_steps_per_second(
+    copies: int,
+    steps: int,
+    seed: int,
+    breakdown: bool = False,
+    overrides: Optional[Dict[str, Any]] = None,
+    run_options: Optional[Dict[str, Any]] = None,
+    server_process: bool = False,
+):
+    """A MADQN executor acting in ``copies`` environment copies, writing to Reverb.
+
+    Returns steps/s, and with ``breakdown`` also the microseconds per env step spent in the
+    environment (Mava's wrapper, its contract check and mpe2), the policy, the replay writes
+    and the rest (environment loop, hooks, bookkeeping). ``overrides`` and ``run_options``
+    change the system's and the run's settings (the ablations); ``server_process`` puts the
+    Reverb server in a process of its own on the other core.
+    """
+    builder = _builder(copies, seed, overrides, run_options)
+    server = _ReplayServer(builder, server_process, (copies, seed, overrides, run_options))
     try:
         loop, _ = builder.make_executor(0, f"localhost:{server.port}", None)
         while loop.steps < 200:  # warm up: compile the policy, fill the writers' first items
@@ -144,7 +199,10 @@ def measure(steps: int, copies, repeats: int):
     rates.update({f"executor K={k}": [] for k in copies})
     raw_steps_per_second(500, 0)  # warm up imports
     ablations = ABLATIONS if 16 in copies else ()
+    separate = 16 in copies and (os.cpu_count() or 1) > 1
     rates.update({name: [] for name, _, _ in ablations})
+    if separate:
+        rates[SERVER_PROCESS_VARIANT] = []
     for repeat in range(repeats):
         rates["raw"].append(raw_steps_per_second(steps, repeat))
         for k in copies:
@@ -153,11 +211,15 @@ def measure(steps: int, copies, repeats: int):
             rates[name].append(
                 executor_steps_per_second(16, steps, repeat, overrides=overrides, run_options=run_options)
             )
+        if separate:
+            rates[SERVER_PROCESS_VARIANT].append(executor_steps_per_second(16, steps, repeat, server_process=True))
     best = {name: max(values) for name, values in rates.items()}
     # one more, instrumented, round: where an executor's step goes (the wrappers cost a little)
     breakdown = {f"executor K={k}": executor_steps_per_second(k, steps, 0, breakdown=True)[1] for k in copies}
     for name, overrides, run_options in ablations:
         breakdown[name] = executor_steps_per_second(16, steps, 0, True, overrides, run_options)[1]
+    if separate:
+        breakdown[SERVER_PROCESS_VARIANT] = executor_steps_per_second(16, steps, 0, True, server_process=True)[1]
     raw_us = 1e6 / best["raw"]
     return {
         "breakdown_us_per_step": breakdown,
@@ -214,7 +276,8 @@ def write_results(result, machine) -> str:
     lines = [
         "# Acting throughput",
         "",
-        f"Machine: {machine['summary']}. One process pinned to one core. {result['task']}; "
+        f"Machine: {machine['summary']}. The executor's process pinned to one core, TensorFlow with one "
+        f"intra-op and one inter-op thread (as Launchpad's executors). {result['task']}; "
         f"{result['steps_per_round']} steps per round, best of {result['repeats']} interleaved rounds. "
         "*raw*: mpe2's parallel environment with numpy random actions in a bare loop. "
         "*executor K*: MADQN acting in K copies (one batched compiled policy call per step for every agent "
@@ -222,7 +285,9 @@ def write_results(result, machine) -> str:
         "`dataset.stack_agents`, in blocks of K transitions, `dataset.block_size`; no parameter pulls). "
         "The K=16 ablations change one thing each: one Reverb item per transition (`dataset.block_size=1`, "
         "the layout before blocks), the per-agent replay layout (one column per agent and field, one item per "
-        "transition) and no environment contract check (`run.check_environment=false`).",
+        "transition) and no environment contract check (`run.check_environment=false`); the last variant runs the "
+        "Reverb server in a process of its own pinned to the other core, as under Launchpad (replay is a node "
+        "of its own), instead of in the executor's process.",
         "",
         "| variant | env steps/s | share of raw |",
         "|---|---|---|",
@@ -249,6 +314,16 @@ def write_results(result, machine) -> str:
     return write_text("acting_throughput.md", lines)
 
 
+def _limit_tensorflow_threads() -> None:
+    """One intra-op and one inter-op thread, as Launchpad's executors (``ACTOR_THREADS``)."""
+    import tensorflow as tf
+
+    from mava_plugins.backends.launchpad_backend import ACTOR_THREADS
+
+    tf.config.threading.set_intra_op_parallelism_threads(ACTOR_THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(ACTOR_THREADS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=6000)
@@ -261,6 +336,7 @@ def main() -> None:
         print(write_results(record["result"], record["machine"]))
         return
     pin_to_one_core()
+    _limit_tensorflow_threads()
     result = measure(args.steps, [int(k) for k in args.copies.split(",")], args.repeats)
     print(write_results(result, machine_facts()))
 
