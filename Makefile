@@ -23,7 +23,7 @@ SMAC_STAMP := $(VENV)/.installed-smac
 .PHONY: install run test soak lint tensorboard clean help robocup-server
 
 help:
-	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~6 min)"
+	@echo "make run                     train MADQN on simple_spread (Launchpad, 2 executors, ~5 min)"
 	@echo "make run EXAMPLE=path.py     run an example script (ARGS='--env-steps 5000 key=value ...')"
 	@echo "make test                    run the test suite (TEST_WORKERS=2 processes; 1 for one)"
 	@echo "make smac                    install real SMAC from SMAC_SRC (default $(SMAC_SRC))"
