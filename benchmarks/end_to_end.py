@@ -116,15 +116,25 @@ LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
 }
 
 
-def measure(system: str, executors: int, env_steps: int, layout: str = "default") -> Dict[str, object]:
-    run_dir = tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
+def measure(
+    system: str,
+    executors: int,
+    env_steps: int,
+    layout: str = "default",
+    backend: str = "launchpad",
+    backend_options: Optional[Dict[str, object]] = None,
+    run_dir: Optional[str] = None,
+) -> Dict[str, object]:
+    """One training run's steady-state rates (``backend_options``: ``run.backend_options``; ``run_dir``: a temp dir)."""
+    run_dir = run_dir or tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
     run_options, overrides = LAYOUTS[layout]
     if system == "mappo":  # an on-policy system has no replay batches or target network to adjust
         overrides = {}
     run = RunConfig(
         system=system,
         environment=ENVIRONMENT,
-        backend="launchpad",
+        backend=backend,
+        backend_options=dict(backend_options or {}),
         executors=executors,
         env_steps=env_steps,
         **run_options,

@@ -1,19 +1,17 @@
 """The Ray backend on a real two-node Ray cluster (both nodes on this machine), and its stops.
 
-The cluster is started once per module with ``ray start`` (a head and a second worker node,
-each with its own custom resource) on a loopback address, and stopped at the end by
-SIGTERM to its processes, after which none of them may survive. Contract checks shared with the other
+The cluster (``ray_cluster.TwoNodeRayCluster``) is started once per module with ``ray start``
+(a head and a second worker node, each with its own custom resource) on a loopback address,
+and stopped at the end by SIGTERM to its processes, after which none of them may survive. Contract checks shared with the other
 backends live in ``test_backends.py``.
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -29,98 +27,36 @@ from mava_core.program import CUSTOM, Node
 from mava_core.system import SystemBuilder
 
 ray = pytest.importorskip("ray")
+from ray_cluster import TwoNodeRayCluster  # noqa: E402
+
 from mava_plugins.backends.ray_backend import LOCAL_NODE_IP, PLACEMENT_FILE, NodeFailed  # noqa: E402
 
 # `make test` runs these (marked ray_cluster) in one process after the rest of the suite: their cluster fixture starts once
 pytestmark = [pytest.mark.slow, pytest.mark.ray_cluster]
 
-RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 #: small and quick: 25-step episodes, tiny replay warm-up, small batches
 SMALL = {"dataset.min_size": 100, "dataset.batch_size": 16, "network.hidden_sizes": "32"}
 
 
-def _ray_command(*args: str, env) -> None:
-    result = subprocess.run([RAY, *args], env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, f"ray {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    """A head node with resource ``node_a`` and a worker node with ``node_b``, 2 CPUs each.
+    """A head node with resource ``node_a`` and a worker node with ``node_b``, 2 CPUs each (``TwoNodeRayCluster``).
 
-    Both use ``LOCAL_NODE_IP`` (a loopback address: Ray would replace 127.0.0.1 by the
-    machine's network address). Yields the head's address and the node id of each resource.
+    Yields the head's address and the node id of each resource; at the end no process of the
+    cluster may survive, and SIGTERM must have sufficed.
     """
-    import portpicker
-
-    marker = uuid.uuid4().hex
-    temp_dir = tempfile.mkdtemp(prefix="mray", dir="/tmp")  # short: Ray's socket paths must fit
-    env = {**os.environ, LAUNCHPAD_MARKER: marker}
-    port, client_port = portpicker.pick_unused_port(), portpicker.pick_unused_port()
-    address = f"{LOCAL_NODE_IP}:{port}"
-    common = ["--node-ip-address", LOCAL_NODE_IP, "--num-cpus", "2", "--disable-usage-stats"]
-    started = time.monotonic()
+    two_nodes = TwoNodeRayCluster(cpus_per_node=2)
     try:
-        _ray_command("start", "--head", "--port", str(port), "--ray-client-server-port", str(client_port),
-                     "--include-dashboard=false", "--temp-dir", temp_dir, "--resources", '{"node_a": 1}', *common, env=env)
-        _ray_command("start", "--address", address, "--resources", '{"node_b": 1}', *common, env=env)
-        print(f"two-node Ray cluster started in {time.monotonic() - started:.1f} s")
-        ray.init(address=address)
-        try:
-            nodes = {name: node["NodeID"] for node in ray.nodes() if node["Alive"] for name in ("node_a", "node_b")
-                     if name in node["Resources"]}
-        finally:
-            ray.shutdown()
-        assert set(nodes) == {"node_a", "node_b"} and nodes["node_a"] != nodes["node_b"], nodes
-        yield address, nodes
+        address = two_nodes.start()
+        print(f"two-node Ray cluster started in {two_nodes.start_seconds:.1f} s")
+        assert set(two_nodes.nodes) == {"node_a", "node_b"} and len(set(two_nodes.nodes.values())) == 2, two_nodes.nodes
+        yield address, two_nodes.nodes
     finally:
-        stopped = _stop_cluster(marker, temp_dir)
-        survivors = processes_with_marker(marker) + _processes_using(temp_dir)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        stopped = two_nodes.stop()
+        survivors = two_nodes.processes()
+        two_nodes.remove_temp_dir()
         assert not survivors, f"Ray processes survived: {[(p.pid, p.name()) for p in survivors]}"
         assert stopped, "the cluster's processes did not exit on SIGTERM and had to be killed"
-
-
-def _stop_cluster(marker: str, temp_dir: str) -> bool:
-    """Stop this cluster's processes only; True when SIGTERM sufficed.
-
-    What ``ray stop`` does, limited to the processes started for this cluster: ``ray stop``
-    itself ends every Ray process of the machine, including other runs' local instances.
-    """
-    processes = list({p.pid: p for p in processes_with_marker(marker) + _processes_using(temp_dir)}.values())
-    # the GCS server last (as `ray stop` orders it): terminated while raylets still run, it hangs
-    gcs = [process for process in processes if _name(process) == "gcs_server"]
-    stragglers = []
-    for group in ([process for process in processes if process not in gcs], gcs):
-        for process in group:
-            try:
-                process.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        stragglers += psutil.wait_procs(group, timeout=30)[1]
-    for process in stragglers:
-        process.kill()
-    psutil.wait_procs(stragglers, timeout=10)
-    return not stragglers
-
-
-def _name(process) -> str:
-    try:
-        return process.name()
-    except psutil.NoSuchProcess:
-        return ""
-
-
-def _processes_using(temp_dir: str):
-    """Live processes (raylet, gcs_server, workers) whose command line names the cluster's temp dir."""
-    found = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            if any(temp_dir in part for part in process.info["cmdline"] or ()):
-                found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
 
 
 def _placements(run_dir):
