@@ -42,6 +42,14 @@ LAYOUT = "copies8_batch256"
 PLACEMENTS = ((2, ("node_a",)), (2, ("node_a", "node_b")), (4, ("node_a", "node_b")))
 
 
+def _without_process_figures(result: Dict[str, object]) -> Dict[str, object]:
+    """``result`` without peak memory and cores used: the sampler cannot see Ray's workers (not the launcher's
+    children), so no row reports them."""
+    for unmeasured in ("peak_memory_mib", "cores_used"):
+        result.pop(unmeasured, None)
+    return result
+
+
 def run_on_cluster(address: str, nodes: Dict[str, str], env_steps: int) -> List[Dict[str, object]]:
     names = {node_id: resource for resource, node_id in nodes.items()}
     results = []
@@ -52,9 +60,8 @@ def run_on_cluster(address: str, nodes: Dict[str, str], env_steps: int) -> List[
         with open(os.path.join(run_dir, PLACEMENT_FILE)) as handle:
             placements = json.load(handle)
         result["nodes"] = {actor: names.get(place["node_id"], place["node_id"]) for actor, place in placements.items()}
-        for unmeasured in ("peak_memory_mib", "cores_used"):  # Ray's workers are not the launcher's children
-            result.pop(unmeasured, None)
-        results.append(result)
+        result["placement"] = "Ray: " + " and ".join(resources)
+        results.append(_without_process_figures(result))
         print(f"{executors} executors on {', '.join(resources)}: {result['env_steps_per_second']:.0f} env steps/s, "
               f"{result['updates_per_second']:.1f} updates/s; nodes {result['nodes']}", flush=True)
     return results
@@ -99,8 +106,7 @@ def main() -> None:
     raw_rate = max(raw_steps_per_second(6000, seed) for seed in range(3))
     reference = measure("madqn", 2, args.env_steps, LAYOUT)  # Launchpad, before the cluster's processes start
     reference.update(placement="Launchpad (no Ray)", nodes={})
-    for unmeasured in ("peak_memory_mib", "cores_used"):
-        reference.pop(unmeasured, None)
+    _without_process_figures(reference)
     print(f"Launchpad, 2 executors: {reference['env_steps_per_second']:.0f} env steps/s", flush=True)
     cluster = TwoNodeRayCluster(cpus_per_node=2)
     try:
@@ -110,8 +116,6 @@ def main() -> None:
     finally:
         cluster.stop()
         cluster.remove_temp_dir()
-    for result, (_, resources) in zip(results, PLACEMENTS):
-        result["placement"] = "Ray: " + " and ".join(resources)
     print(write_results([reference] + results, machine_facts(), args.env_steps, raw_rate))
 
 
