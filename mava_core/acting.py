@@ -49,7 +49,7 @@ def make_executor(builder: Any, index: int, replay_address: Optional[str], varia
     for environment in environments:
         # one adder (one Reverb writer) per copy, reused for every step of that copy
         adder = None if evaluation else hooks.mava_dataset_adder(builder=builder, client=client)
-        state_fn = environment.get_state if builder.env_spec.state is not None else None
+        state_fn = environment.get_state if builder.recorded_spec.state is not None else None
         # the copies share the policy and the variable client (it counts every copy's steps)
         executor = Executor(policy, hooks, adder, variable_client, is_evaluator=evaluation, state_fn=state_fn)
         loop = loop_class(environment, executor, hooks, label=label, should_update=not evaluation)

@@ -137,6 +137,9 @@ class System(Protocol):
     def vector_acting_refusal(self) -> Optional[str]:
         """Why the system cannot act in several environment copies per executor, or None."""
 
+    def reads_state(self) -> bool:
+        """Whether the learner or policy reads the global state (optional; without it, the state is recorded)."""
+
 
 class Checkpointer(Protocol):
     """What ``mava_checkpointer`` returns: saves and restores a run's state (docs/reliability.md)."""

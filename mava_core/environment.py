@@ -202,11 +202,14 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
                     f"agent {agent_id!r}: observation shape {array.shape} does not match the spec's "
                     f"{observation_shape}",
                 )
-            if kind in "fc" and not np.isfinite(array).all():
+            # a sum is finite when every element is (one reduction instead of two); only a
+            # non-finite sum, which finite elements can also give by overflowing, is looked at closely
+            if kind in "fc" and not _finite_sum(array) and not np.isfinite(array).all():
                 self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
-            if mask_shape is not None and np.shape(obs.action_mask) != mask_shape:
+            mask = obs.action_mask
+            if mask_shape is not None and (mask.shape if isinstance(mask, np.ndarray) else np.shape(mask)) != mask_shape:
                 self._fail(
-                    where, f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} should be {mask_shape}"
+                    where, f"agent {agent_id!r}: action mask shape {np.shape(mask)} should be {mask_shape}"
                 )
         if self._spec.kind == PARALLEL and len(observations) != self._spec.num_agents:
             missing = [agent for agent in self._spec.agents if agent not in observations]
@@ -223,6 +226,15 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
             for agent_id, discount in discounts.items():
                 if not 0.0 <= float(discount) <= 1.0:  # also false for NaN
                     self._fail(where, f"agent {agent_id!r}: discount is {discount!r}; discounts lie in [0, 1]")
+
+
+_add_reduce = np.add.reduce
+
+
+def _finite_sum(array: np.ndarray) -> bool:
+    """Whether the sum of ``array``'s elements is finite (complex: both parts)."""
+    total = _add_reduce(array, axis=None)
+    return bool(np.isfinite(total)) if array.dtype.kind == "c" else math.isfinite(total)
 
 
 def _finite(value: Any) -> bool:

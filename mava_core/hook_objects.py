@@ -153,6 +153,8 @@ OBJECTS: Dict[str, Tuple[str, Dict[str, str]]] = {
             "run": "the `RunConfig` (`context.run`)", "system_config": "`context.system_config`",
             "registry": "`context.registry`", "context": "this process's `RunContext`",
             "env_spec": "`context.env_spec`", "backend_traits": "`context.backend`",
+            "recorded_spec": "the spec of what executors record: `env_spec` without the global state when the "
+                             "system does not read it (`System.reads_state`); dataset plugins build from it",
             "system": "the system plugin's instance", "dataset": "the system's dataset component",
             "checkpointer": "this process's checkpointer (`mava_checkpointer`), or None",
             "resume": "True when launched with `--resume`",

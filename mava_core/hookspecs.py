@@ -254,7 +254,8 @@ def mava_executor_observe_first(
     """Fires on the first timestep of every episode, in executor and evaluator nodes and ``mava evaluate``.
 
     The core default resets the policy's recurrent state and hands the timestep to the adder.
-    ``extras`` (mutable) holds what is stored beside the observation (e.g. ``state``).
+    ``extras`` (mutable) holds what is stored beside the observation: ``state``, the
+    environment's global state, when the system reads it (``System.reads_state``).
     Returns nothing.
     """
 
@@ -281,7 +282,7 @@ def mava_executor_observe(
 
     Fires in executor and evaluator nodes and ``mava evaluate``.
     The core default hands the transition to the adder. ``extras`` is mutable, as in
-    ``mava_executor_observe_first``; besides ``state`` it holds whatever the policy's
+    ``mava_executor_observe_first``; besides ``state`` (when the system reads it) it holds whatever the policy's
     optional ``extras()`` returned for the actions just taken (e.g. log-probabilities).
     Returns nothing.
     """

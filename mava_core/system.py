@@ -61,6 +61,15 @@ class System:
     def make_learner(self, networks: Any, replay_client: Any) -> Any:
         raise NotImplementedError
 
+    def reads_state(self) -> bool:
+        """Whether the system's learner or policy reads the environment's global state.
+
+        When it does not, executors neither ask the environment for its state nor record it,
+        and the datasets build from :attr:`SystemBuilder.recorded_spec`, which then has no
+        state. A system that says nothing here keeps the state (the safe default).
+        """
+        return True
+
     def vector_acting_refusal(self) -> Optional[str]:
         """Why this system cannot act in several environment copies per executor, or None when it can.
 
@@ -241,6 +250,20 @@ class SystemBuilder:
         system_cls = self.registry.get("system", self.run.system)
         system_cls.check_environment(spec, self.run.environment)
         return spec
+
+    @functools.cached_property
+    def recorded_spec(self) -> MultiAgentSpec:
+        """The spec of what executors record: ``env_spec``, less the global state when the system does not read it.
+
+        Dataset plugins build their tables, adders and iterators from this spec, so a system
+        that never reads the state (MADQN, VDN, MADDPG with its default critics) neither pays
+        for the environment computing it at every step nor stores it twice in every item.
+        """
+        spec = self.env_spec
+        reads_state = getattr(self.system, "reads_state", None)
+        if spec.state is None or reads_state is None or reads_state():
+            return spec
+        return dataclasses.replace(spec, state=None)
 
     # --------------------------------------------------------------- components
     @functools.cached_property

@@ -258,6 +258,16 @@ def _edit_manifest(run_dir):
     path.write_text(json.dumps(manifest))
 
 
+def _as_written_by_an_older_mava(run_dir):
+    """The manifest as a Mava that recorded the global state for every system wrote it (no ``replay_state``)."""
+    from mava_plugins.checkpointing import manifest as mf
+
+    root = str(run_dir / "checkpoints")
+    manifest = mf.read_manifest(root, str(run_dir))
+    del manifest["replay_state"]
+    mf.write_manifest(root, manifest)
+
+
 REFUSED = [
     ("truncated trainer file", lambda d: _truncate(d / "checkpoints/ckpt-200/trainer.data-00000-of-00001"), [],
      "checkpoint 200 in {d} is corrupt: ckpt-200/trainer.data-00000-of-00001 does not match the manifest"),
@@ -275,6 +285,9 @@ REFUSED = [
      "config key 'learning_rate': the checkpoint in {d} was trained with 0.0005, this run has 0.01"),
     ("other replay layout", None, ["dataset.stack_agents=false"],
      "config key 'dataset.stack_agents': the checkpoint in {d} was trained with True, this run has False"),
+    ("replay items with the global state", _as_written_by_an_older_mava, [],
+     "the checkpoint in {d} cannot be resumed: its replay items hold the environment's global state, which madqn does "
+     "not read"),
     ("other backend", None, ["--backend", "launchpad"],
      "config key 'run.backend': the checkpoint in {d} was trained with 'local', this run has 'launchpad'"),
     ("budget spent", None, ["--env-steps", "200"],

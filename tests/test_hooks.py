@@ -311,7 +311,8 @@ def test_acting_hooks_fire_in_order_with_counts_matching_the_budget(recorded):
 
     starts = recorder.of("mava_env_loop_episode_start", label="executor_0")
     assert all(s["first"] and isinstance(s["loop"], EnvironmentLoop) for s in starts)
-    assert all(d["first"] and d["extras"] == ["state"] for d in recorder.of("mava_executor_observe_first"))
+    # the two-step game has a global state, but MADQN does not read it, so none is asked for or stored
+    assert all(d["first"] and d["extras"] == [] for d in recorder.of("mava_executor_observe_first"))
     for d in recorder.of("mava_executor_observe") + recorder.of("mava_executor_select_actions"):
         assert d["agents"] == ["agent_0", "agent_1"]
     steps = recorder.of("mava_env_loop_step", label="executor_0")

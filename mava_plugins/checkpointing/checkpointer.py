@@ -69,6 +69,7 @@ class RunCheckpointer:
             raise CheckpointError(f"{self.run_dir} has no checkpoint to resume from (no {DIRECTORY}/{mf.MANIFEST})")
         mf.check_config(manifest, self.run_dir, self.builder)
         mf.check_spec(manifest, self.run_dir, mf.spec_fingerprint(self.builder.env_spec))
+        mf.check_replay_state(manifest, self.run_dir, self.builder.recorded_spec.state is not None, self.builder.run.system)
         entry = mf.find_entry(manifest, self.run_dir)
         mf.verify_files(self.root, self.run_dir, entry)
         env_steps = int(entry["counts"].get("env_steps", 0))
@@ -260,6 +261,7 @@ class RunCheckpointer:
             "backend": builder.run.backend,
             "config": mf.config_tree(builder),
             "spec": mf.spec_fingerprint(builder.env_spec),
+            "replay_state": builder.recorded_spec.state is not None,
             "checkpoints": [],
         }
 

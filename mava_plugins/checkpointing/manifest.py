@@ -181,6 +181,33 @@ def check_spec(manifest: Dict[str, Any], run_dir: str, fingerprint: Dict[str, An
     raise CheckpointError(f"the environment's spec differs from the one the checkpoint in {run_dir} was trained on: {detail}")
 
 
+def replay_holds_state(manifest: Dict[str, Any]) -> bool:
+    """Whether the checkpoint's replay items hold the global state.
+
+    Manifests written before the key existed come from a Mava that recorded the state
+    whenever the environment had one.
+    """
+    if "replay_state" in manifest:
+        return bool(manifest["replay_state"])
+    return manifest["spec"].get("state") is not None
+
+
+def check_replay_state(manifest: Dict[str, Any], run_dir: str, records_state: bool, system: str) -> None:
+    """Refuse to resume a replay whose items hold the global state when this run's do not, or the reverse."""
+    saved = replay_holds_state(manifest)
+    if saved == records_state:
+        return
+    if saved:
+        why = (f"its replay items hold the environment's global state, which {system} does not read and this Mava "
+               "no longer records for it")
+    else:
+        why = f"its replay items have no global state, which this run's {system} reads"
+    raise CheckpointError(
+        f"the checkpoint in {run_dir} cannot be resumed: {why}; start a new run (its policy can still be "
+        f"evaluated with `mava evaluate {run_dir}`)"
+    )
+
+
 def find_entry(manifest: Dict[str, Any], run_dir: str, checkpoint_id: Optional[str] = None) -> Dict[str, Any]:
     """The latest checkpoint, or the one named ``checkpoint_id``."""
     entries = manifest.get("checkpoints") or []

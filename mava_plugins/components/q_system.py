@@ -86,6 +86,10 @@ class QLearningSystem(System):
     def policy_variables(self, networks: Any) -> Dict[str, List[Any]]:
         return self.q_networks(networks).policy_variables()
 
+    def reads_state(self) -> bool:
+        """Q-networks see observations only."""
+        return False
+
     def vector_acting_refusal(self) -> Optional[str]:
         return epsilon_greedy_vector_refusal(self.components, self.config.network.name)
 

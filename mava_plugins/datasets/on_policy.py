@@ -134,7 +134,7 @@ class OnPolicySequences:
 
         c = self.config
         self.executors = builder.run.executors
-        signature = sequence_signature(builder.env_spec, c.sequence_length)
+        signature = sequence_signature(builder.recorded_spec, c.sequence_length)
         if builder.context.backend.interleaves_nodes:
             # the backend schedules the trainer itself: a non-blocking FIFO that forgets
             # each sequence once sampled (the queue's limiter could block a single process)
@@ -153,7 +153,7 @@ class OnPolicySequences:
 
     # ------------------------------------------------------------------- adder
     def adder(self, builder: Any, client: Any) -> "OnPolicySequenceAdder":
-        return OnPolicySequenceAdder(client, TABLE, builder.env_spec, self.config.sequence_length)
+        return OnPolicySequenceAdder(client, TABLE, builder.recorded_spec, self.config.sequence_length)
 
     # ---------------------------------------------------------------- iterator
     def iterator(self, builder: Any, server_address: str) -> "OnPolicyIterator":

@@ -167,7 +167,7 @@ class SequenceReplay:
             error_buffer = c.error_buffer or max(c.min_size * per_item, 2.0 * c.batch_size * 8)
             limiter = reverb.rate_limiters.SampleToInsertRatio(per_item, c.min_size, error_buffer)
         sampler = reverb.selectors.Prioritized(c.priority_exponent) if c.prioritised else reverb.selectors.Uniform()
-        signature = sequence_replay_signature(builder.env_spec, c.sequence_length, self._state_shape(builder))
+        signature = sequence_replay_signature(builder.recorded_spec, c.sequence_length, self._state_shape(builder))
         return [
             reverb.Table(
                 name=TABLE,
@@ -183,7 +183,7 @@ class SequenceReplay:
     def adder(self, builder: Any, client: Any) -> "SequenceAdder":
         c = self.config
         adder = SequenceAdder(
-            client, TABLE, builder.env_spec, c.sequence_length, c.period, c.burn_in, self._state_shape(builder)
+            client, TABLE, builder.recorded_spec, c.sequence_length, c.period, c.burn_in, self._state_shape(builder)
         )
         self._adders.append(adder)
         return adder

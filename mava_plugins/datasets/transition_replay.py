@@ -76,7 +76,7 @@ class TransitionReplay:
         """Whether this run's table uses the stacked layout (``stack_agents`` and agents that share their shapes)."""
         from mava_plugins.datasets.transitions import homogeneous_agents
 
-        return bool(self.config.stack_agents) and homogeneous_agents(builder.env_spec)
+        return bool(self.config.stack_agents) and homogeneous_agents(builder.recorded_spec)
 
     # ------------------------------------------------------------------ tables
     def tables(self, builder: Any) -> List[Any]:
@@ -102,7 +102,7 @@ class TransitionReplay:
                 remover=reverb.selectors.Fifo(),
                 max_size=max(1, c.max_size // block),
                 rate_limiter=limiter,
-                signature=transition_signature(builder.env_spec, stacked=self.stacked(builder), block=block),
+                signature=transition_signature(builder.recorded_spec, stacked=self.stacked(builder), block=block),
             )
         ]
 
@@ -119,7 +119,7 @@ class TransitionReplay:
             if id(client) not in self._block_writers:
                 self._block_writers[id(client)] = (client, BlockTransitionWriter(client, TABLE, block))
             writer = self._block_writers[id(client)][1]
-        return NStepTransitionAdder(client, TABLE, builder.env_spec, self.config.n_step, gamma, stacked=self.stacked(builder),
+        return NStepTransitionAdder(client, TABLE, builder.recorded_spec, self.config.n_step, gamma, stacked=self.stacked(builder),
                                     writer=writer)
 
     # ---------------------------------------------------------------- iterator
@@ -131,7 +131,7 @@ class TransitionReplay:
         if block > 1:
             steps.append(functools.partial(unblock, block=block))
         if self.stacked(builder):
-            unstack = functools.partial(unstack_agents, agents=list(builder.env_spec.agents))
+            unstack = functools.partial(unstack_agents, agents=list(builder.recorded_spec.agents))
             steps.append(lambda sample: sample._replace(data=unstack(sample.data)))
         transform = functools.partial(_apply_in_order, steps) if steps else None
         return replay_iterator(builder, server_address, TABLE, self.config.batch_size // block, self.config.prefetch,

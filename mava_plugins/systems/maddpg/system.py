@@ -122,6 +122,10 @@ class MADDPG(System):
                     "set architecture.shared_weights=false",
                 )
 
+    def reads_state(self) -> bool:
+        """Whether the critics read the global state (the ``state_based`` architecture)."""
+        return bool(getattr(self.components.architecture, "uses_state", False))
+
     @classmethod
     def check_environment(cls, spec: MultiAgentSpec, environment: str) -> None:
         if spec.kind == SEQUENTIAL:

@@ -105,6 +105,10 @@ class MAPPO(System):
                 )
         self.groups = groups
 
+    def reads_state(self) -> bool:
+        """Whether the value functions read the global state (the ``state_based`` architecture)."""
+        return bool(getattr(self.architecture, "uses_state", False))
+
     @staticmethod
     def _value_architecture(config: Any, spec: MultiAgentSpec, architecture: Any) -> Any:
         """The configured architecture, or ``centralised`` for a state-reading one on a stateless env."""

@@ -79,6 +79,10 @@ class ValueDecomposition(QLearningSystem):
                 "mixer", f"{self.name} with mixer {config.mixer.name!r} needs a global state, which this environment does not provide"
             )
 
+    def reads_state(self) -> bool:
+        """Whether the mixer reads the global state (QMIX's does, VDN's sum does not)."""
+        return bool(getattr(self.components.mixer, "uses_state", False))
+
     def make_networks(self) -> ValueDecompositionNetworks:
         import tensorflow as tf
 
