@@ -258,6 +258,9 @@ class _FaultyEnv(MultiAgentEnvironment):
             discounts["agent_0"] = 1.5
         elif self.fault == "dtype":
             observations = self._obs(dtype=object)
+        elif self.fault in ("nan observation", "inf observation", "huge observation"):
+            value = {"nan observation": np.nan, "inf observation": -np.inf, "huge observation": 3e38}[self.fault]
+            observations["agent_1"] = AgentObservation(np.array([1.0, value, value], np.float32), np.ones((2,), np.float32))
         return next_timestep(observations, rewards, discounts, False)
 
 
@@ -269,6 +272,8 @@ class _FaultyEnv(MultiAgentEnvironment):
         ("missing", r"agents \['agent_1'\] are missing from the observation"),
         ("discount", r"agent 'agent_0': discount is 1.5; discounts lie in \[0, 1\]"),
         ("dtype", r"agent 'agent_0': observation has non-numeric dtype object"),
+        ("nan observation", r"agent 'agent_1': observation contains NaN or Inf"),
+        ("inf observation", r"agent 'agent_1': observation contains NaN or Inf"),
     ],
 )
 def test_contract_checker_catches_faults(fault, message):
@@ -276,6 +281,13 @@ def test_contract_checker_catches_faults(fault, message):
     env.reset()
     with pytest.raises(EnvironmentContractError, match="faulty step\\(\\): " + message):
         env.step({"agent_0": 0, "agent_1": 0})
+
+
+def test_contract_checker_passes_finite_observations_whose_sum_overflows():
+    """The finiteness check sums each observation first; a sum that overflows is not a fault."""
+    env = ContractCheckedEnvironment(_FaultyEnv("huge observation"), name="huge")
+    env.reset()
+    assert env.step({"agent_0": 0, "agent_1": 0}).observation["agent_1"].observation[1] == np.float32(3e38)
 
 
 def test_missing_package_names_the_extra(monkeypatch):
