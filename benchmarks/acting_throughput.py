@@ -13,6 +13,9 @@ process and one run:
 * ``executor K=16, replay server in another process``: the same, but the Reverb server runs
   in a process of its own pinned to the other core, as under Launchpad, where the replay is a
   node of its own: the executor's core then carries only the executor.
+* ``executor K=16, global state recorded (as before)``: the same, but the executor asks the
+  environment for its global state at every step and stores it in every item, as executors
+  did for every system before ``System.reads_state`` (MADQN does not read it).
 
 TensorFlow runs with one intra-op and one inter-op thread, as Launchpad's executors do.
 
@@ -98,6 +101,10 @@ ABLATIONS = (
 #: the variant whose replay server runs in a process of its own on the other core
 SERVER_PROCESS_VARIANT = "executor K=16, replay server in another process"
 
+#: the variant that asks the environment for its global state at every step and stores it in
+#: every item, as executors did for every system before ``System.reads_state`` (MADQN reads none)
+STATE_VARIANT = "executor K=16, global state recorded (as before)"
+
 
 def _builder(copies: int, seed: int, overrides: Optional[Dict[str, Any]], run_options: Optional[Dict[str, Any]]):
     run = RunConfig(
@@ -162,6 +169,7 @@ def executor_steps_per_second(
     overrides: Optional[Dict[str, Any]] = None,
     run_options: Optional[Dict[str, Any]] = None,
     server_process: bool = False,
+    record_state: bool = False,
 ):
     """A MADQN executor acting in ``copies`` environment copies, writing to Reverb.
 
@@ -169,9 +177,12 @@ def executor_steps_per_second(
     environment (Mava's wrapper, its contract check and mpe2), the policy, the replay writes
     and the rest (environment loop, hooks, bookkeeping). ``overrides`` and ``run_options``
     change the system's and the run's settings (the ablations); ``server_process`` puts the
-    Reverb server in a process of its own on the other core.
+    Reverb server in a process of its own on the other core; ``record_state`` makes the
+    executor record the global state although MADQN does not read it.
     """
     builder = _builder(copies, seed, overrides, run_options)
+    if record_state:
+        builder.system.reads_state = lambda: True
     server = _ReplayServer(builder, server_process, (copies, seed, overrides, run_options))
     try:
         loop, _ = builder.make_executor(0, f"localhost:{server.port}", None)
@@ -203,6 +214,8 @@ def measure(steps: int, copies, repeats: int):
     rates.update({name: [] for name, _, _ in ablations})
     if separate:
         rates[SERVER_PROCESS_VARIANT] = []
+    if 16 in copies:
+        rates[STATE_VARIANT] = []
     for repeat in range(repeats):
         rates["raw"].append(raw_steps_per_second(steps, repeat))
         for k in copies:
@@ -213,6 +226,8 @@ def measure(steps: int, copies, repeats: int):
             )
         if separate:
             rates[SERVER_PROCESS_VARIANT].append(executor_steps_per_second(16, steps, repeat, server_process=True))
+        if 16 in copies:
+            rates[STATE_VARIANT].append(executor_steps_per_second(16, steps, repeat, record_state=True))
     best = {name: max(values) for name, values in rates.items()}
     # one more, instrumented, round: where an executor's step goes (the wrappers cost a little)
     breakdown = {f"executor K={k}": executor_steps_per_second(k, steps, 0, breakdown=True)[1] for k in copies}
@@ -220,6 +235,8 @@ def measure(steps: int, copies, repeats: int):
         breakdown[name] = executor_steps_per_second(16, steps, 0, True, overrides, run_options)[1]
     if separate:
         breakdown[SERVER_PROCESS_VARIANT] = executor_steps_per_second(16, steps, 0, True, server_process=True)[1]
+    if 16 in copies:
+        breakdown[STATE_VARIANT] = executor_steps_per_second(16, steps, 0, True, record_state=True)[1]
     raw_us = 1e6 / best["raw"]
     return {
         "breakdown_us_per_step": breakdown,
@@ -287,7 +304,9 @@ def write_results(result, machine) -> str:
         "the layout before blocks), the per-agent replay layout (one column per agent and field, one item per "
         "transition) and no environment contract check (`run.check_environment=false`); the last variant runs the "
         "Reverb server in a process of its own pinned to the other core, as under Launchpad (replay is a node "
-        "of its own), instead of in the executor's process.",
+        "of its own), instead of in the executor's process; *global state recorded (as before)* asks mpe2 for its "
+        "global state at every step and stores it in every item, as executors did for every system before "
+        "`System.reads_state` (MADQN does not read it).",
         "",
         "| variant | env steps/s | share of raw |",
         "|---|---|---|",
