@@ -207,7 +207,8 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
             if kind in "fc" and not _finite_squares(array) and not np.isfinite(array).all():
                 self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
             mask = obs.action_mask
-            if mask_shape is not None and (mask.shape if isinstance(mask, np.ndarray) else np.shape(mask)) != mask_shape:
+            mask_is_array = isinstance(mask, np.ndarray)
+            if mask_shape is not None and (mask.shape if mask_is_array else np.shape(mask)) != mask_shape:
                 self._fail(
                     where, f"agent {agent_id!r}: action mask shape {np.shape(mask)} should be {mask_shape}"
                 )

@@ -33,7 +33,9 @@ def _builder(system, environment, overrides, tmp_path):
 
 @pytest.mark.parametrize("system, environment, overrides, reads", SYSTEMS,
                          ids=[f"{s}-{e}-{o.get('architecture', 'default')}" for s, e, o, _ in SYSTEMS])
-def test_the_replay_table_holds_the_state_only_for_a_system_that_reads_it(system, environment, overrides, reads, tmp_path):
+def test_the_replay_table_holds_the_state_only_for_a_system_that_reads_it(
+    system, environment, overrides, reads, tmp_path
+):
     builder = _builder(system, environment, overrides, tmp_path)
     assert builder.env_spec.state is not None  # the environment has one either way
     assert (builder.recorded_spec.state is not None) == reads
