@@ -283,7 +283,6 @@ def main() -> None:
         return
     from acting_throughput import raw_steps_per_second
 
-    raw_steps_per_second(500, 0)  # warm up imports
     raw_rate = max(raw_steps_per_second(6000, seed) for seed in range(3))  # the raw environment, this machine, now
     print(f"raw environment: {raw_rate:.0f} steps/s", flush=True)
     results = []

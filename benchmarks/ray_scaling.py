@@ -102,7 +102,6 @@ def main() -> None:
     args = parser.parse_args()
     from acting_throughput import raw_steps_per_second
 
-    raw_steps_per_second(500, 0)  # warm up imports
     raw_rate = max(raw_steps_per_second(6000, seed) for seed in range(3))
     reference = measure("madqn", 2, args.env_steps, LAYOUT)  # Launchpad, before the cluster's processes start
     reference.update(placement="Launchpad (no Ray)", nodes={})

@@ -206,11 +206,9 @@ class ContractCheckedEnvironment(EnvironmentWrapper):
             # warning); only a non-finite one, which large finite elements can also give, is looked at closely
             if kind in "fc" and not _finite_squares(array) and not np.isfinite(array).all():
                 self._fail(where, f"agent {agent_id!r}: observation contains NaN or Inf")
-            mask = obs.action_mask
-            mask_is_array = isinstance(mask, np.ndarray)
-            if mask_shape is not None and (mask.shape if mask_is_array else np.shape(mask)) != mask_shape:
+            if mask_shape is not None and np.shape(obs.action_mask) != mask_shape:
                 self._fail(
-                    where, f"agent {agent_id!r}: action mask shape {np.shape(mask)} should be {mask_shape}"
+                    where, f"agent {agent_id!r}: action mask shape {np.shape(obs.action_mask)} should be {mask_shape}"
                 )
         if self._spec.kind == PARALLEL and len(observations) != self._spec.num_agents:
             missing = [agent for agent in self._spec.agents if agent not in observations]
