@@ -7,6 +7,10 @@ tell termination (0.0) from truncation by a time limit (1.0). Observations are f
 to float32 vectors (:mod:`mava_plugins.envs.pettingzoo_common`, shared with the turn-based
 wrapper in :mod:`mava_plugins.envs.pettingzoo_aec_wrapper`).
 
+For mpe2's tasks the step skips PettingZoo's parallel conversion and its checking wrappers'
+per-attribute indirection, and steps the turn-based core itself with the same checks and
+results (:mod:`mava_plugins.envs.pettingzoo_direct`); ``direct_step=False`` turns that off.
+
 Everything that does not change during a run (agent lists, specs, the all-ones masks and
 the zero observations of dead agents) is computed once, in the constructor, so a step
 costs little more than the PettingZoo step itself.
@@ -24,6 +28,7 @@ from mava_core.environment import first_timestep, next_timestep
 from mava_core.errors import MavaError
 from mava_core.specs import AgentObservation, MultiAgentSpec
 from mava_plugins.envs.pettingzoo_common import AgentIO, PettingZooEnvironmentBase, infos_carry_masks, probe_state
+from mava_plugins.envs.pettingzoo_direct import DirectParallelStep
 
 
 class PettingZooParallelEnvironment(PettingZooEnvironmentBase):
@@ -35,10 +40,21 @@ class PettingZooParallelEnvironment(PettingZooEnvironmentBase):
         name: used in error messages and ``repr``.
         has_action_masks: whether masks come from the observations or infos. ``None``
             (default) detects it from the observation space and the infos of a probe reset.
+        direct_step: step an mpe2 task's turn-based core directly (the same results, about
+            half the cost; see :mod:`mava_plugins.envs.pettingzoo_direct`). Other
+            environments always step through PettingZoo.
     """
 
-    def __init__(self, env: Any, seed: Optional[int] = 0, name: str = "pettingzoo", has_action_masks: Optional[bool] = None):
+    def __init__(
+        self,
+        env: Any,
+        seed: Optional[int] = 0,
+        name: str = "pettingzoo",
+        has_action_masks: Optional[bool] = None,
+        direct_step: bool = True,
+    ):
         super().__init__(env, seed, name)
+        self._direct = DirectParallelStep.for_env(env, name) if direct_step else None
         self._convert_actions = any(io.action_fn is not None for io in self._io.values())
         self._any_dict_obs = any(io.dict_obs for io in self._io.values())
 
@@ -54,6 +70,11 @@ class PettingZooParallelEnvironment(PettingZooEnvironmentBase):
             state=state_spec,
             has_action_masks=bool(has_action_masks),
         )
+
+    @property
+    def steps_directly(self) -> bool:
+        """Whether steps bypass PettingZoo's parallel conversion (mpe2 tasks, ``direct_step=True``)."""
+        return self._direct is not None
 
     # ------------------------------------------------------------------------- dm_env API
     def reset(self) -> dm_env.TimeStep:
@@ -82,7 +103,8 @@ class PettingZooParallelEnvironment(PettingZooEnvironmentBase):
         except KeyError as error:
             raise MavaError(f"{self._name}: no action given for live agent {error.args[0]!r}") from None
 
-        observations, rewards, terminations, truncations, infos = self._env.step(pz_actions)
+        step = self._direct if self._direct is not None else self._env.step
+        observations, rewards, terminations, truncations, infos = step(pz_actions)
 
         done = self._done
         io_map = self._io
