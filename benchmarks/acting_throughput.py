@@ -4,7 +4,10 @@ On one core (the process is pinned to CPU 0, so TensorFlow's threads share it to
 process and one run:
 
 * ``raw``: mpe2's ``simple_spread_v3`` parallel environment stepped in a bare loop with
-  uniformly random actions (no Mava code at all);
+  uniformly random actions (no Mava code at all): the target's denominator;
+* ``raw, direct step``: the same loop, but each step done by Mava's direct step on mpe2's
+  turn-based core (:mod:`mava_plugins.envs.pettingzoo_direct`), as Mava's wrapper steps it:
+  the fastest the environment itself goes;
 * ``executor K=…``: a MADQN executor (``run.envs_per_executor=K``) acting in K copies of the
   same task through Mava's wrapper, environment loop and hooks, one batched compiled policy
   call for all agents of all copies per step, writing every transition into a Reverb table of
@@ -16,6 +19,9 @@ process and one run:
 * ``executor K=16, global state recorded (as before)``: the same, but the executor asks the
   environment for its global state at every step and stores it in every item, as executors
   did for every system before ``System.reads_state`` (MADQN does not read it).
+* ``executor K=16, through PettingZoo's parallel conversion (as before)``: the same, but the
+  wrapper steps the environment through PettingZoo's ``parallel_env`` as it did before the
+  direct step.
 
 TensorFlow runs with one intra-op and one inter-op thread, as Launchpad's executors do. Every
 variant is built once and kept alive; they take turns in short blocks (``--block`` env steps,
@@ -36,7 +42,9 @@ import argparse
 import multiprocessing
 import os
 import time
+from contextlib import nullcontext
 from typing import Any, Dict, Optional, Tuple
+from unittest import mock
 
 import numpy as np
 from common import machine_facts, new_figure, pin_to_one_core, read_json, save_figure, write_json, write_text
@@ -52,10 +60,13 @@ EPISODE = 25
 class _RawEnvironment:
     """mpe2's parallel environment alone, random discrete actions from numpy, stepped a block at a time."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, direct: bool = False) -> None:
         from mpe2 import simple_spread_v3
 
+        from mava_plugins.envs.pettingzoo_direct import DirectParallelStep
+
         self._env = simple_spread_v3.parallel_env(max_cycles=EPISODE, continuous_actions=False)
+        self._step = DirectParallelStep.for_env(self._env) if direct else self._env.step
         self._rng = np.random.default_rng(seed)
         self._env.reset(seed=seed)
         self._sizes = {agent: self._env.action_space(agent).n for agent in self._env.possible_agents}
@@ -63,12 +74,12 @@ class _RawEnvironment:
 
     def run(self, steps: int) -> Tuple[int, float]:
         """Take ``steps`` steps; returns (steps taken, seconds)."""
-        env, rng, sizes = self._env, self._rng, self._sizes
+        env, step, rng, sizes = self._env, self._step, self._rng, self._sizes
         started = time.perf_counter()
         for _ in range(steps):
             if not env.agents:
                 env.reset()
-            env.step({agent: int(rng.integers(sizes[agent])) for agent in env.agents})
+            step({agent: int(rng.integers(sizes[agent])) for agent in env.agents})
         return steps, time.perf_counter() - started
 
     def close(self) -> None:
@@ -129,6 +140,12 @@ SERVER_PROCESS_VARIANT = "executor K=16, replay server in another process"
 #: the variant that asks the environment for its global state at every step and stores it in
 #: every item, as executors did for every system before ``System.reads_state`` (MADQN reads none)
 STATE_VARIANT = "executor K=16, global state recorded (as before)"
+
+#: the variant whose wrapper steps mpe2 through PettingZoo's parallel conversion, as before the direct step
+CONVERSION_VARIANT = "executor K=16, through PettingZoo's parallel conversion (as before)"
+
+#: the raw loop stepped by the direct step (mpe2's turn-based core, no PettingZoo conversion)
+RAW_DIRECT = "raw, direct step"
 
 
 def _builder(copies: int, seed: int, overrides: Optional[Dict[str, Any]], run_options: Optional[Dict[str, Any]]):
@@ -192,7 +209,7 @@ class _Executor:
     ``overrides`` and ``run_options`` change the system's and the run's settings (the
     ablations); ``server_process`` puts the Reverb server in a process of its own on the other
     core; ``record_state`` makes the executor record the global state although MADQN does not
-    read it.
+    read it; ``through_conversion`` steps mpe2 through PettingZoo's parallel conversion.
     """
 
     def __init__(
@@ -203,12 +220,17 @@ class _Executor:
         run_options: Optional[Dict[str, Any]] = None,
         server_process: bool = False,
         record_state: bool = False,
+        through_conversion: bool = False,
     ) -> None:
+        from mava_plugins.envs.pettingzoo_direct import DirectParallelStep
+
         builder = _builder(copies, seed, overrides, run_options)
         if record_state:
             builder.system.reads_state = lambda: True
         self._server = _ReplayServer(builder, server_process, (copies, seed, overrides, run_options))
-        self.loop, _ = builder.make_executor(0, f"localhost:{self._server.port}", None)
+        no_direct_step = mock.patch.object(DirectParallelStep, "for_env", return_value=None)
+        with no_direct_step if through_conversion else nullcontext():
+            self.loop, _ = builder.make_executor(0, f"localhost:{self._server.port}", None)
         while self.loop.steps < 200:  # warm up: compile the policy, fill the writers' first items
             self.loop.step_batch()
 
@@ -238,7 +260,7 @@ class _Executor:
 
 def _variants(copies) -> Dict[str, Any]:
     """The raw environment and every executor variant, each built once and kept alive."""
-    variants: Dict[str, Any] = {"raw": _RawEnvironment(0)}
+    variants: Dict[str, Any] = {"raw": _RawEnvironment(0), RAW_DIRECT: _RawEnvironment(0, direct=True)}
     try:
         for k in copies:
             variants[f"executor K={k}"] = _Executor(k, 0)
@@ -248,6 +270,7 @@ def _variants(copies) -> Dict[str, Any]:
             if (os.cpu_count() or 1) > 1:
                 variants[SERVER_PROCESS_VARIANT] = _Executor(16, 0, server_process=True)
             variants[STATE_VARIANT] = _Executor(16, 0, record_state=True)
+            variants[CONVERSION_VARIANT] = _Executor(16, 0, through_conversion=True)
     except BaseException:
         _close(variants)
         raise
@@ -281,7 +304,9 @@ def measure(block: int, copies, rounds: int):
                 per_round[name].append(taken / elapsed)
         rates = {name: steps[name] / seconds[name] for name in names}
         # one more, instrumented, block each: where an executor's step goes (the wrappers cost a little)
-        breakdown = {name: variant.breakdown(2 * block) for name, variant in variants.items() if name != "raw"}
+        breakdown = {
+            name: variant.breakdown(2 * block) for name, variant in variants.items() if not name.startswith("raw")
+        }
     finally:
         _close(variants)
     return {
@@ -344,7 +369,9 @@ def write_results(result, machine) -> str:
         f"every variant built once and kept alive in the one process; {result['rounds']} rounds in which each "
         f"takes {result['steps_per_block']} env steps in turn (the order rotating every round), each rate its "
         "steps over its seconds summed over the rounds. "
-        "*raw*: mpe2's parallel environment with numpy random actions in a bare loop. "
+        "*raw*: mpe2's parallel environment with numpy random actions in a bare loop (the target's denominator); "
+        "*raw, direct step*: the same loop stepping mpe2's turn-based core directly, as Mava's wrapper does "
+        "(`mava_plugins/envs/pettingzoo_direct.py`). "
         "*executor K*: MADQN acting in K copies (one batched compiled policy call per step for every agent "
         "of every copy; every transition written to an in-process Reverb server in the stacked layout, "
         "`dataset.stack_agents`, in blocks of K transitions, `dataset.block_size`; no parameter pulls). "
@@ -354,7 +381,8 @@ def write_results(result, machine) -> str:
         "Reverb server in a process of its own pinned to the other core, as under Launchpad (replay is a node "
         "of its own), instead of in the executor's process; *global state recorded (as before)* asks mpe2 for its "
         "global state at every step and stores it in every item, as executors did for every system before "
-        "`System.reads_state` (MADQN does not read it).",
+        "`System.reads_state` (MADQN does not read it); *through PettingZoo's parallel conversion (as before)* "
+        "steps mpe2 through `parallel_env` as the wrapper did before the direct step.",
         "",
         "| variant | env steps/s | share of raw |",
         "|---|---|---|",
