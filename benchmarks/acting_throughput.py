@@ -42,9 +42,7 @@ import argparse
 import multiprocessing
 import os
 import time
-from contextlib import nullcontext
 from typing import Any, Dict, Optional, Tuple
-from unittest import mock
 
 import numpy as np
 from common import machine_facts, new_figure, pin_to_one_core, read_json, save_figure, write_json, write_text
@@ -131,6 +129,11 @@ ABLATIONS = (
     ("executor K=16, one item per transition", {"dataset.block_size": 1}, {}),
     ("executor K=16, per-agent replay layout", {"dataset.stack_agents": False, "dataset.block_size": 1}, {}),
     ("executor K=16, no contract check", {}, {"check_environment": False}),
+    (
+        "executor K=16, through PettingZoo's parallel conversion (as before)",
+        {},
+        {"env_options": {"direct_step": False}},
+    ),
 )
 
 
@@ -140,9 +143,6 @@ SERVER_PROCESS_VARIANT = "executor K=16, replay server in another process"
 #: the variant that asks the environment for its global state at every step and stores it in
 #: every item, as executors did for every system before ``System.reads_state`` (MADQN reads none)
 STATE_VARIANT = "executor K=16, global state recorded (as before)"
-
-#: the variant whose wrapper steps mpe2 through PettingZoo's parallel conversion, as before the direct step
-CONVERSION_VARIANT = "executor K=16, through PettingZoo's parallel conversion (as before)"
 
 #: the raw loop stepped by the direct step (mpe2's turn-based core, no PettingZoo conversion)
 RAW_DIRECT = "raw, direct step"
@@ -209,7 +209,7 @@ class _Executor:
     ``overrides`` and ``run_options`` change the system's and the run's settings (the
     ablations); ``server_process`` puts the Reverb server in a process of its own on the other
     core; ``record_state`` makes the executor record the global state although MADQN does not
-    read it; ``through_conversion`` steps mpe2 through PettingZoo's parallel conversion.
+    read it.
     """
 
     def __init__(
@@ -220,17 +220,12 @@ class _Executor:
         run_options: Optional[Dict[str, Any]] = None,
         server_process: bool = False,
         record_state: bool = False,
-        through_conversion: bool = False,
     ) -> None:
-        from mava_plugins.envs.pettingzoo_direct import DirectParallelStep
-
         builder = _builder(copies, seed, overrides, run_options)
         if record_state:
             builder.system.reads_state = lambda: True
         self._server = _ReplayServer(builder, server_process, (copies, seed, overrides, run_options))
-        no_direct_step = mock.patch.object(DirectParallelStep, "for_env", return_value=None)
-        with no_direct_step if through_conversion else nullcontext():
-            self.loop, _ = builder.make_executor(0, f"localhost:{self._server.port}", None)
+        self.loop, _ = builder.make_executor(0, f"localhost:{self._server.port}", None)
         while self.loop.steps < 200:  # warm up: compile the policy, fill the writers' first items
             self.loop.step_batch()
 
@@ -270,7 +265,6 @@ def _variants(copies) -> Dict[str, Any]:
             if (os.cpu_count() or 1) > 1:
                 variants[SERVER_PROCESS_VARIANT] = _Executor(16, 0, server_process=True)
             variants[STATE_VARIANT] = _Executor(16, 0, record_state=True)
-            variants[CONVERSION_VARIANT] = _Executor(16, 0, through_conversion=True)
     except BaseException:
         _close(variants)
         raise

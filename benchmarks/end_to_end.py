@@ -108,11 +108,18 @@ def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
 #: (the same env steps between copies as 200 updates of 64). ``copies8_batch256_target200``:
 #: batches of 256 with the default 200 updates between copies (the same gradient steps between
 #: copies as the default layout; QMIX collapsed with ``copies8_batch256`` in one time-to-return run).
+#: ``copies8_batch256_conversion`` and ``default_conversion``: those layouts with mpe2 stepped
+#: through PettingZoo's parallel conversion (``env.direct_step=false``), as before the direct step.
 LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
     "default": ({}, {}),
     "copies8": ({"envs_per_executor": 8}, {}),
     "copies8_batch256": ({"envs_per_executor": 8}, {"dataset.batch_size": 256, "target_update_period": 50}),
     "copies8_batch256_target200": ({"envs_per_executor": 8}, {"dataset.batch_size": 256}),
+    "default_conversion": ({"env_options": {"direct_step": False}}, {}),
+    "copies8_batch256_conversion": (
+        {"envs_per_executor": 8, "env_options": {"direct_step": False}},
+        {"dataset.batch_size": 256, "target_update_period": 50},
+    ),
 }
 
 
@@ -235,7 +242,8 @@ def write_results(results, machine, env_steps: int, raw_rate: Optional[float] = 
         "(user + system, executors summed) over the run's wall time. Layouts (`LAYOUTS` in the script): "
         "`default`, every setting at its default; `copies8`, 8 environment copies per executor (blocks of 8 "
         "transitions per Reverb item); `copies8_batch256`, that with batches of 256 at the same samples per insert "
-        "and the target copied every 50 updates."
+        "and the target copied every 50 updates; `default_conversion` and `copies8_batch256_conversion`, those with "
+        "mpe2 stepped through PettingZoo's parallel conversion (`env.direct_step=false`), as before the direct step."
         + ("" if raw_rate is None else
            f" The raw environment (mpe2 alone, one process, measured in the same benchmark run before the "
            f"training runs) made {raw_rate:.0f} steps/s; *share of raw* is each run's env steps/s over it."),

@@ -171,7 +171,9 @@ def write_results(record: Dict[str, Any]) -> str:
         "reported by then. Layouts (see `benchmarks/end_to_end.py`): `default`, every setting at its default; "
         "`copies8`, 8 environment copies per executor (blocks of 8 transitions); `copies8_batch256`, that with "
         "batches of 256 at the same samples per insert and the target copied every 50 updates; "
-        "`copies8_batch256_target200`, batches of 256 with the default 200 updates between target copies. "
+        "`copies8_batch256_target200`, batches of 256 with the default 200 updates between target copies; "
+        "`default_conversion`, the defaults with mpe2 stepped through PettingZoo's parallel conversion "
+        "(`env.direct_step=false`), as when the throughput issue was filed. "
         "*last return*: the run's last evaluation.",
         "",
         "| system | backend | layout | seed | env steps | seconds to threshold | "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mava_core.environment import ContractCheckedEnvironment
-from mava_core.errors import MavaError
+from mava_core.errors import ConfigError, MavaError
 from mava_plugins.envs.pettingzoo_family import TASKS, PettingZooFamily
 from mava_plugins.envs.pettingzoo_wrapper import PettingZooParallelEnvironment
 
@@ -85,3 +85,12 @@ def test_a_direct_run_matches_through_the_contract_check():
     while not timestep.last():
         timestep = env.step(_random_actions(spec, rng))
     assert timestep.last()
+
+
+def test_the_direct_step_is_an_environment_option():
+    assert not PettingZooFamily.make("simple_spread_v3", seed=0, direct_step="false").steps_directly
+    assert PettingZooFamily.make("simple_spread_v3", seed=0, direct_step=True).steps_directly
+    with pytest.raises(ConfigError, match="env.direct_step"):
+        PettingZooFamily.make("simple_spread_v3", seed=0, direct_step="sometimes")
+    with pytest.raises(ConfigError, match=r"env.direct_step.*unknown option"):  # turn-based tasks have no such step
+        PettingZooFamily.make("tictactoe_v3", seed=0, direct_step=False)

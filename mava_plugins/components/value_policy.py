@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
+from mava_plugins.components.compiled_call import CompiledCall
+
 MASKED_VALUE = -1e9
 
 
@@ -68,12 +70,11 @@ class EpsilonGreedyPolicy:
 
     def _compile(self, ordered: List[Any], obs_specs: tuple, mask_specs: tuple) -> Any:
         """One compiled call computing every group's ``network_outputs``."""
-        import tensorflow as tf
 
         def greedy(observations, masks):
             return tuple(self.network_outputs(net, obs, mask) for net, obs, mask in zip(ordered, observations, masks))
 
-        return tf.function(greedy, input_signature=(obs_specs, mask_specs))
+        return CompiledCall(greedy, (obs_specs, mask_specs), name=f"{type(self).__name__}'s compiled call")
 
     def reset(self) -> None:
         """Feedforward policies keep no per-episode state."""
@@ -164,7 +165,7 @@ class RecurrentEpsilonGreedyPolicy(EpsilonGreedyPolicy):
                 new_states.append(new_state)
             return tuple(actions), tuple(new_states)
 
-        return tf.function(step, input_signature=(obs_specs, mask_specs, state_specs))
+        return CompiledCall(step, (obs_specs, mask_specs, state_specs), name=f"{type(self).__name__}'s compiled call")
 
     def reset(self) -> None:
         """Start of an episode: every agent's state is zeros."""

@@ -4,7 +4,9 @@ Parallel tasks (all agents act each step) are MPE from ``mpe2`` and butterfly's
 knights-archers-zombies; turn-based (AEC) tasks are classic board games, wrapped by
 :class:`~mava_plugins.envs.pettingzoo_aec_wrapper.PettingZooAECEnvironment` (one step per turn).
 ``PettingZooFamily.make(task, seed, **options)`` forwards ``options`` to the task's
-PettingZoo constructor after checking their names against its signature. PettingZoo and
+PettingZoo constructor after checking their names against its signature; the one option that
+is Mava's own, ``direct_step`` (MPE tasks; default true), says whether the wrapper steps
+mpe2's turn-based core directly (:mod:`mava_plugins.envs.pettingzoo_direct`). PettingZoo and
 mpe2 are imported only when an environment is made.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import importlib
 from typing import Any, Dict, List, Optional, Union
 
+from mava_core.coercion import coerce
 from mava_core.errors import ConfigError, MissingDependencyError
 from mava_plugins.envs.options import keyword_defaults, reject_unknown_options
 from mava_plugins.envs.pettingzoo_aec_wrapper import PettingZooAECEnvironment
@@ -37,6 +40,9 @@ class Task:
 
 _MPE_DEFAULTS = {"max_cycles": 25, "continuous_actions": False}
 _CLASSIC = "pettingzoo.classic"
+
+#: the family's own option (not a PettingZoo constructor's): step mpe2's turn-based core directly
+DIRECT_STEP_OPTION = "direct_step"
 
 #: task name -> Task
 TASKS: Dict[str, Task] = {
@@ -94,15 +100,21 @@ class PettingZooFamily(TaskTableFamily):
     ) -> Union[PettingZooParallelEnvironment, PettingZooAECEnvironment]:
         """A wrapped PettingZoo env; ``options`` go to the task's constructor (e.g. ``N``, ``max_cycles``)."""
         spec = cls.task_entry(task)
+        options = dict(options)
+        own = [DIRECT_STEP_OPTION] if spec.api == PARALLEL_API else []
+        direct_step = True
+        if own and DIRECT_STEP_OPTION in options:
+            direct_step = coerce(f"env.{DIRECT_STEP_OPTION}", bool, options.pop(DIRECT_STEP_OPTION))
         module = _import_task_module(task, spec.module)
         valid = constructor_options(module)
         if valid is not None:
-            reject_unknown_options(f"{FAMILY}:{task}", options, valid)
+            reject_unknown_options(f"{FAMILY}:{task}", options, valid + own)
         kwargs = {**spec.defaults, **options}
         constructor = module.env if spec.api == AEC_API else module.parallel_env
         try:
             env = constructor(**kwargs)
         except (AssertionError, TypeError, ValueError) as error:
             raise ConfigError("env", f"{FAMILY}:{task} rejected options {options}: {error}") from error
-        wrapper = PettingZooAECEnvironment if spec.api == AEC_API else PettingZooParallelEnvironment
-        return wrapper(env, seed=seed, name=f"{FAMILY}:{task}")
+        if spec.api == AEC_API:
+            return PettingZooAECEnvironment(env, seed=seed, name=f"{FAMILY}:{task}")
+        return PettingZooParallelEnvironment(env, seed=seed, name=f"{FAMILY}:{task}", direct_step=direct_step)

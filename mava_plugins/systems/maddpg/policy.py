@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping
 
 import numpy as np
 
+from mava_plugins.components.compiled_call import CompiledCall
 from mava_plugins.exploration.schedules import is_noise
 
 MASKED_LOGIT = -1e9
@@ -145,7 +146,7 @@ class DeterministicPolicy:
                 for net, obs, mask, is_discrete in zip(ordered, observations, masks, discrete)
             )
 
-        self._act = tf.function(act, input_signature=(tuple(obs_specs), tuple(mask_specs)))
+        self._act = CompiledCall(act, (tuple(obs_specs), tuple(mask_specs)), name="MADDPG's policy")
 
     def reset(self) -> None:
         """Start of an episode: reset the noise processes (Ornstein-Uhlenbeck keeps state)."""

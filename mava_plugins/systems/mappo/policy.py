@@ -20,6 +20,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from mava_core.errors import MavaError
+from mava_plugins.components.compiled_call import CompiledCall
 
 #: logit given to illegal actions: exp underflows to exactly zero probability in float32
 MASKED_LOGIT = -1e9
@@ -136,7 +137,7 @@ class MAPPOPolicy:
             obs_specs.append(tf.TensorSpec((len(groups[key]),) + tuple(first.observation.shape), tf.float32))
             mask_specs.append(tf.TensorSpec((len(groups[key]), first.num_actions), tf.float32))
         state_spec = tf.TensorSpec((1,) + self._state_shape, tf.float32)
-        self._act = tf.function(act, input_signature=(tuple(obs_specs), tuple(mask_specs), state_spec))
+        self._act = CompiledCall(act, (tuple(obs_specs), tuple(mask_specs), state_spec), name="MAPPO's policy")
 
     # ------------------------------------------------------------ executor API
     def reset(self) -> None:
