@@ -110,6 +110,9 @@ def _rate(rows: List[Dict[str, str]], key: str, from_env_steps: float) -> float:
 #: copies as the default layout; QMIX collapsed with ``copies8_batch256`` in one time-to-return run).
 #: ``copies8_batch256_conversion`` and ``default_conversion``: those layouts with mpe2 stepped
 #: through PettingZoo's parallel conversion (``env.direct_step=false``), as before the direct step.
+#: ``..._in_trainer``: those layouts with the replay server inside the trainer's process
+#: (``run.backend_options.replay_in_trainer``, Launchpad only); ``copies8_batch256_in_trainer``
+#: is ``make run``'s layout.
 LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
     "default": ({}, {}),
     "copies8": ({"envs_per_executor": 8}, {}),
@@ -121,6 +124,13 @@ LAYOUTS: Dict[str, Tuple[Dict[str, object], Dict[str, object]]] = {
         {"dataset.batch_size": 256, "target_update_period": 50},
     ),
 }
+IN_TRAINER = {"backend_options": {"replay_in_trainer": True}}
+LAYOUTS.update({
+    "copies8_batch256_in_trainer": ({**LAYOUTS["copies8_batch256"][0], **IN_TRAINER}, LAYOUTS["copies8_batch256"][1]),
+    "copies8_batch256_target200_in_trainer": (
+        {**LAYOUTS["copies8_batch256_target200"][0], **IN_TRAINER}, LAYOUTS["copies8_batch256_target200"][1]
+    ),
+})
 
 
 def measure(
@@ -135,13 +145,15 @@ def measure(
     """One training run's steady-state rates (``backend_options``: ``run.backend_options``; ``run_dir``: a temp dir)."""
     run_dir = run_dir or tempfile.mkdtemp(prefix=f"e2e_{system}_{executors}_")
     run_options, overrides = LAYOUTS[layout]
+    run_options = dict(run_options)
+    backend_options = {**run_options.pop("backend_options", {}), **(backend_options or {})}
     if system == "mappo":  # an on-policy system has no replay batches or target network to adjust
         overrides = {}
     run = RunConfig(
         system=system,
         environment=ENVIRONMENT,
         backend=backend,
-        backend_options=dict(backend_options or {}),
+        backend_options=backend_options,
         executors=executors,
         env_steps=env_steps,
         **run_options,

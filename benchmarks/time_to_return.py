@@ -79,6 +79,8 @@ def run_once(system: str, backend: str, layout: str, seed: int, seconds: float, 
     """One run for ``seconds`` of wall clock; its evaluations with the second each was reported."""
     run_dir = tempfile.mkdtemp(prefix=f"ttr_{system}_{backend}_{layout}_{seed}_")
     run_options, overrides = LAYOUTS[layout]
+    if backend != "launchpad":  # backend options (replay in the trainer's process) are Launchpad's
+        run_options = {key: value for key, value in run_options.items() if key != "backend_options"}
     if system == "mappo":  # on-policy: no replay batches or target network to adjust
         overrides = {}
     run = RunConfig(

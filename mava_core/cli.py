@@ -279,12 +279,18 @@ def run_script(
     Accepts ``--backend``, ``--executors``, ``--env-steps``, ``--seed``, ``--run-dir``,
     ``--resume RUN_DIR`` (continue a saved run of this script) and ``key=value`` overrides
     (added to ``overrides``); prints the run summary; user mistakes print one line and return 2.
+    ``--backend`` naming another backend than ``run``'s drops ``run.backend_options``: they are
+    options of the script's backend (``key=value`` overrides may set the new one's).
     """
     from mava_core.system import SystemBuilder
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default=None, help=f"local, launchpad or ray (default {run.backend})")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help=f"local, launchpad or ray (default {run.backend}; another backend drops the script's run.backend_options)",
+    )
     parser.add_argument(
         "--ray-address", default=None, metavar="ADDRESS", help="with --backend ray: the cluster to join"
     )
@@ -301,6 +307,8 @@ def run_script(
             flags = _flag_overrides(args) + parse_overrides(args.overrides)
             builder = _resumed_builder(args.resume, flags, run.system, run.environment, plugins=plugins)
         else:
+            if args.backend is not None and args.backend != run.backend:
+                run.backend_options = {}  # the script's backend options are its own backend's
             for attribute in ("backend", "executors", "env_steps", "seed"):
                 if getattr(args, attribute) is not None:
                     setattr(run, attribute, getattr(args, attribute))

@@ -399,10 +399,14 @@ def test_sigterm_stops_a_local_run_after_a_final_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_a_launchpad_run_cleanly_it_resumes_and_is_evaluated(tmp_path, capsys, fresh_cli):
+@pytest.mark.parametrize("replay_in_trainer", [False, True], ids=["replay_process", "replay_in_trainer"])
+def test_sigterm_stops_a_launchpad_run_cleanly_it_resumes_and_is_evaluated(replay_in_trainer, tmp_path, capsys, fresh_cli):
+    # with replay_in_trainer the trainer's process serves replay: its final checkpoint holds that
+    # server's replay, which the resumed run (same settings) restores into its trainer's process
     marker = uuid.uuid4().hex
     settings = ["dataset.min_size=200", "dataset.batch_size=32", "run.loggers=csv", "run.eval_every=100000",
-                "run.eval_episodes=1", "run.random_baseline_episodes=1", "run.log_every_seconds=0"]
+                "run.eval_episodes=1", "run.random_baseline_episodes=1", "run.log_every_seconds=0",
+                f"run.backend_options.replay_in_trainer={str(replay_in_trainer).lower()}"]
     process = _mava_process(tmp_path, marker, "run", "madqn", "debug:simple_spread", "--backend", "launchpad",
                             "--executors", 2, "--env-steps", 1_000_000, "--run-dir", tmp_path, *settings)
     _wait_for_rows(tmp_path / "logs" / "trainer.csv", 20, process)
@@ -418,6 +422,8 @@ def test_sigterm_stops_a_launchpad_run_cleanly_it_resumes_and_is_evaluated(tmp_p
     saved_steps = latest["counts"]["env_steps"]
     assert 0 < latest["counts"]["trainer_steps"] and saved_steps < 1_000_000
     assert "continue with: mava run --resume" in err
+    replay_files = [name for _, _, names in os.walk(tmp_path / "checkpoints" / latest["dir"] / "replay") for name in names]
+    assert replay_files  # Reverb's checkpoint of the tables, wherever the server ran
 
     budget = saved_steps + 500
     process = _mava_process(tmp_path, marker, "run", "--resume", tmp_path, "--env-steps", budget)

@@ -2,10 +2,12 @@
 
 Three agents must cover three landmarks without colliding. Each agent has its own
 observation and shares one Q-network with the others; a one-hot agent id (the ``agent_id``
-environment wrapper) lets the shared network tell them apart. Launchpad runs a Reverb replay
-server, a trainer, two executors, an evaluator and a step counter as separate processes; the
-run stops by itself when the step budget is spent (4 to 5 minutes on 2 cores), then prints
-the mean evaluation return next to that of a random policy on the same task.
+environment wrapper) lets the shared network tell them apart. Launchpad runs a trainer, two
+executors, an evaluator and a step counter as separate processes, with the Reverb replay
+server inside the trainer's process (``run.backend_options.replay_in_trainer``: one process and
+one TensorFlow start-up fewer than a replay process of its own); the run stops by itself when
+the step budget is spent (4 to 5 minutes on 2 cores), then prints the mean evaluation return
+next to that of a random policy on the same task.
 
 Each executor steps 8 copies of the task together (one policy call for all of them) and
 writes their transitions to replay in blocks of 8; the trainer learns from batches of 256 at
@@ -35,6 +37,7 @@ RUN = RunConfig(
     eval_episodes=20,
     random_baseline_episodes=100,
     env_wrappers=("agent_id",),
+    backend_options={"replay_in_trainer": True},  # Launchpad's; --backend local or ray drops it
 )
 SYSTEM = {
     "exploration.decay_steps": 30_000,

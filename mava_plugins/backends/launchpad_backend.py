@@ -1,14 +1,18 @@
 """Runs a program under Launchpad, one process per node, and stops when the budget is spent.
 
-Node wiring: the replay node is a ``lp.ReverbNode``; counter, trainer, executors, evaluator,
-coordinator and custom nodes are ``lp.CourierNode`` s whose handles other nodes call over RPC
-(the trainer is the executors' variable source). The coordinator ends the run
+Node wiring: the replay node is a :class:`~mava_plugins.backends.launchpad_replay.ReplayServerNode`
+(Reverb in a process of its own; with ``run.backend_options.replay_in_trainer=true`` the
+trainer's process serves replay instead); counter, trainer, executors, evaluator, coordinator
+and custom nodes are ``lp.CourierNode`` s whose handles other nodes call over RPC (the trainer
+is the executors' variable source). The launcher that builds the program imports neither
+Reverb nor TensorFlow: only the nodes do. The coordinator ends the run
 (:mod:`mava_core.coordinator`): after the final evaluation and the trainer's final
 checkpoint it writes the summary and calls ``lp.stop()``, which ends every process; the
 launcher waits for them.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import signal
@@ -17,6 +21,8 @@ import sys
 import time
 from typing import Any, Dict, Optional
 
+from mava_core import config as cfg
+from mava_core.config import bounded
 from mava_core.errors import NodeCrashedError
 from mava_core.interrupts import StopSignals
 from mava_core.program import COORDINATOR, COUNTER, CUSTOM, EVALUATOR, EXECUTOR, REPLAY, TRAINER, Program, check_program
@@ -35,6 +41,12 @@ from mava_plugins.backends.launchpad_nodes import NodeProcesses, describe_status
 
 # Acting processes are single-threaded: several share the machine with the trainer.
 ACTOR_THREADS = 1
+#: Every node process starts with TensorFlow 2 behaviour switched on. TensorFlow's Python
+#: package sets ``TF2_BEHAVIOR=1`` only when it is imported, and a node loads TensorFlow's C++
+#: library earlier (Courier links it). Nodes used to inherit the variable from a launcher that
+#: had imported TensorFlow; without it, the trainer's first compiled step fails (its optimiser's
+#: slot variables are made in the traced graph: "... is out of scope and cannot be used here").
+TF2_FROM_START = {"TF2_BEHAVIOR": "1"}
 
 
 def _limit_threads(threads: int) -> None:
@@ -114,15 +126,26 @@ class _ServedUntilStop(_Served):
         lp.wait_for_stop()
 
 
-def _trainer_node(make, replay, counter):
+def _trainer_node(make, replay_address, counter):
     _quiet()
-    return _with_stop_check(make(replay_address=replay.server_address, counter=counter), _ServedUntilStop)
+    return _with_stop_check(make(replay_address=replay_address, counter=counter), _ServedUntilStop)
 
 
-def _actor_node(make, replay, variable_source, counter):
+def _trainer_with_replay_node(make, make_tables, make_checkpointer, counter, replay_address):
+    """The trainer's node when it also serves replay: the server starts first, then the trainer."""
+    from mava_plugins.backends.launchpad_replay import start_replay_server
+
+    _quiet()
+    server = start_replay_server(make_tables, make_checkpointer, replay_address)
+    served = _with_stop_check(make(replay_address=f"localhost:{server.port}", counter=counter), _ServedUntilStop)
+    served._replay_server = server  # serves for as long as the node's process lives
+    return served
+
+
+def _actor_node(make, replay_address, variable_source, counter):
     _quiet()
     _limit_threads(ACTOR_THREADS)
-    worker = make(replay_address=replay.server_address, variable_source=variable_source, counter=counter, stop=_stop_program)
+    worker = make(replay_address=replay_address, variable_source=variable_source, counter=counter, stop=_stop_program)
     return _with_stop_check(worker)
 
 
@@ -137,27 +160,49 @@ def _coordinator_node(make, counter):
     return _with_stop_check(make(counter=counter, stop=_stop_program))
 
 
+@dataclasses.dataclass
+class LaunchpadOptions:
+    """Options of the Launchpad backend: ``run.backend_options.KEY=VALUE``."""
+
+    replay_in_trainer: bool = bounded(
+        False,
+        help="serve Reverb replay from the trainer's process instead of a process of its own "
+        "(one process and one TensorFlow start-up fewer; one machine)",
+    )
+
+
 class LaunchpadBackend:
     name = "launchpad"
     traits = BackendTraits(name="launchpad", interleaves_nodes=False)
+    Config = LaunchpadOptions
 
     def build(self, program: Program, builder: Any = None):
         """The Launchpad program for a Mava program, and the per-group process settings."""
         import launchpad as lp
         from launchpad.nodes.python.local_multi_processing import PythonProcess
 
+        from mava_plugins.backends.launchpad_replay import ReplayServerNode, TrainerWithReplayNode
+
         check_program(program)
+        options = cfg.backend_options(builder.run, type(self)) if builder is not None else LaunchpadOptions()
         lp_program = lp.Program(program.name)
         replay_node, counter_node, trainer_node = (program.required(role) for role in (REPLAY, COUNTER, TRAINER))
         evaluator_node, coordinator_node = program.required(EVALUATOR), program.required(COORDINATOR)
-        with lp_program.group(replay_node.name):
-            replay = lp_program.add_node(
-                lp.ReverbNode(replay_node.make, checkpoint_ctor=functools.partial(_replay_checkpointer, builder))
-            )
+        make_checkpointer = functools.partial(_replay_checkpointer, builder)
+        if not options.replay_in_trainer:
+            with lp_program.group(replay_node.name):
+                replay = lp_program.add_node(ReplayServerNode(replay_node.make, make_checkpointer))
         with lp_program.group(counter_node.name):
             counter = lp_program.add_node(lp.CourierNode(counter_node.make))
         with lp_program.group(trainer_node.name):
-            trainer = lp_program.add_node(lp.CourierNode(_trainer_node, trainer_node.make, replay, counter))
+            if options.replay_in_trainer:
+                serving = TrainerWithReplayNode(
+                    _trainer_with_replay_node, trainer_node.make, replay_node.make, make_checkpointer, counter
+                )
+                replay = serving.create_replay_handle()
+                trainer = lp_program.add_node(serving)
+            else:
+                trainer = lp_program.add_node(lp.CourierNode(_trainer_node, trainer_node.make, replay, counter))
         with lp_program.group("executor"):
             for node in program.by_role(EXECUTOR):
                 lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
@@ -168,7 +213,7 @@ class LaunchpadBackend:
         for node in program.by_role(CUSTOM):
             with lp_program.group(node.name):
                 lp_program.add_node(lp.CourierNode(_actor_node, node.make, replay, trainer, counter))
-        cpu_only = {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        cpu_only = {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2", **TF2_FROM_START}
         resources = {  # MAVA_NODE_GROUP names each node's process (e.g. in `ps e`)
             group: PythonProcess(env={**cpu_only, NODE_GROUP_VARIABLE: group, **{k: str(v) for k, v in node_env(program, group).items()}})
             for group in lp_program.groups
